@@ -1,0 +1,105 @@
+"""create_app(): builds the FastAPI application and lets each domain register itself.
+
+Domains are registered bottom-up in the order of ARCHITECTURE.md's layers.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib import resources
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from yiwang import __version__
+from yiwang.core import crypto, web
+from yiwang.core.config import Settings, get_settings
+from yiwang.core.db import make_engine, make_sessionmaker
+from yiwang.core.logs import configure_logging
+
+DOMAINS = ("org", "cockpit")  # registration order: lowest layer first
+
+
+def load_models() -> None:
+    """Import every table definition (for migrations and metadata checks)."""
+    import yiwang.core.audit  # noqa: F401
+
+    for name in DOMAINS:
+        try:
+            importlib.import_module(f"yiwang.{name}.models")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"yiwang.{name}.models":
+                raise
+
+
+def create_app(settings: Settings | None = None, *, session_factory: sessionmaker[Session] | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    crypto.configure_column_key(settings.data_key_bytes)
+    engine = None
+    if session_factory is None:
+        engine = make_engine(settings.db_url)
+        session_factory = make_sessionmaker(engine)
+
+    app = FastAPI(
+        title="yiwang 一网",
+        version=__version__,
+        description="Open-source digital government platform (reference city: Kunshan). "
+                    "Authenticate with `POST /api/v1/auth/token` (OAuth2 password flow) or a named token.",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.sessionmaker = session_factory
+    app.state.engine = engine
+    web.install_middleware(app)
+    web.install_error_handlers(app)
+    static_dir = Path(str(resources.files("yiwang") / "core" / "static"))
+    app.mount("/static", StaticFiles(directory=static_dir), name="static")
+    _register_ops(app)
+
+    for name in DOMAINS:
+        importlib.import_module(f"yiwang.{name}").register(app)
+    return app
+
+
+def _register_ops(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["ops"], summary="200 when the database and the lake folder are usable, else 503")
+    def healthz(request: Request):
+        settings: Settings = request.app.state.settings
+        problems = {}
+        try:
+            with request.app.state.sessionmaker() as session:
+                session.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
+            problems["database"] = f"{type(exc).__name__}: {exc}"[:300]
+        lake = settings.lake_location
+        if not lake.startswith("s3://"):
+            path = Path(lake)
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+                probe = path / ".healthz"
+                probe.write_text("ok")
+                probe.unlink()
+            except OSError as exc:
+                problems["lake"] = f"lake folder {path} is not writable: {exc.strerror or exc}"
+        body = {"status": "ok" if not problems else "unavailable", "version": __version__,
+                "checks": {"database": problems.get("database", "ok"), "lake": problems.get("lake", "ok")}}
+        return JSONResponse(body, status_code=200 if not problems else 503)
+
+    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", response_class=PlainTextResponse)
+    def metrics():
+        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def app_from_env() -> FastAPI:
+    """Factory for uvicorn workers (``yiwang.app:app_from_env``)."""
+    return create_app()
+
+
+__all__ = ["create_app", "app_from_env", "load_models"]

@@ -1,0 +1,132 @@
+"""The ``yiwang`` command: start the platform, migrate, verify the audit ledger, run benchmarks.
+
+Domains add their own command groups through ``DOMAIN_COMMANDS``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+
+import typer
+
+from yiwang.core.commands import console, session_factory, settings_or_exit
+from yiwang.core.config import Settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="yiwang 一网 — digital government platform")
+db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
+audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit ledger.")
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+
+DOMAIN_COMMANDS = {"org": "yiwang.org.cli"}  # command group name -> module with a Typer `app`
+BENCHES: dict[str, str] = {}  # bench name -> "module:function(rows, ...) -> dict"
+
+
+def prepare(settings: Settings) -> dict:
+    """Migrate the database and load the reference city parts not loaded yet."""
+    from yiwang.core import crypto
+    from yiwang.core.db import make_engine, make_sessionmaker, upgrade
+    from yiwang.reference import kunshan
+
+    import yiwang.org  # noqa: F401  (defines the roles the seed uses)
+
+    settings.home_path.mkdir(parents=True, exist_ok=True)
+    crypto.configure_column_key(settings.data_key_bytes)
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    with make_sessionmaker(engine)() as session:
+        loaded = kunshan.seed(session, settings)
+    engine.dispose()
+    return loaded
+
+
+@app.command()
+def up(
+    host: str = typer.Option(None, help="Address to listen on (default YIWANG_HOST or 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port (default YIWANG_PORT or 8000)."),
+    workers: int = typer.Option(None, help="Web worker processes (default YIWANG_WORKERS or 1)."),
+) -> None:
+    """Start the platform: migrate, seed the Kunshan reference city on first start, serve HTTP."""
+    import uvicorn
+
+    settings = settings_or_exit()
+    loaded = prepare(settings)
+    if loaded:
+        console.print(f"[green]Loaded reference data:[/green] {', '.join(loaded)}")
+    host = host or settings.host
+    port = port or settings.port
+    console.print(f"yiwang serving on [bold]http://{host}:{port}[/bold]  (state in {settings.home_path})")
+    uvicorn.run("yiwang.app:app_from_env", factory=True, host=host, port=port,
+                workers=workers or settings.workers, log_level=settings.log_level.lower(), access_log=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations (also done by `yiwang up`)."""
+    from yiwang.core.db import current_revisions, make_engine, upgrade
+
+    settings = settings_or_exit()
+    settings.home_path.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    console.print(f"database at revision(s): {', '.join(sorted(current_revisions(engine)))}")
+
+
+@app.command()
+def seed() -> None:
+    """Load the parts of the Kunshan reference city that are not loaded yet."""
+    loaded = prepare(settings_or_exit())
+    console.print(f"loaded: {', '.join(loaded) or 'nothing new'}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the whole hash chain; exit 1 and name the first bad entry if anything was altered."""
+    from yiwang.core import audit
+
+    settings = settings_or_exit()
+    with session_factory(settings)() as session:
+        result = audit.verify(session)
+    if result.ok:
+        console.print(f"[green]audit ledger intact[/green]: {result.entries} entries verified")
+        return
+    console.print(f"[red]audit ledger BROKEN at entry #{result.first_bad_id}[/red]: {result.problem} "
+                  f"({result.entries} entries verified before it)")
+    raise typer.Exit(1)
+
+
+@app.command()
+def bench(
+    name: str = typer.Argument(..., help="Benchmark name."),
+    rows: int = typer.Option(None, help="Rows / items to generate (benchmark default if omitted)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Run a benchmark that measures a baseline in the same run and prints the ratio."""
+    target = BENCHES.get(name)
+    if target is None:
+        console.print(f"[red]unknown benchmark {name!r}[/red]; available: {', '.join(sorted(BENCHES)) or 'none'}")
+        raise typer.Exit(2)
+    module, func = target.split(":")
+    kwargs = {"rows": rows} if rows is not None else {}
+    result = getattr(importlib.import_module(module), func)(**kwargs)
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+    else:
+        for key, value in result.items():
+            console.print(f"{key}: {value}")
+
+
+def _mount_domain_commands() -> None:
+    for group, module in DOMAIN_COMMANDS.items():
+        app.add_typer(importlib.import_module(module).app, name=group)
+
+
+def main() -> None:
+    _mount_domain_commands()
+    app()
+
+
+if __name__ == "__main__":
+    main()

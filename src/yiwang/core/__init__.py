@@ -1,0 +1,1 @@
+"""core — the thin shared kernel; it imports no domain."""

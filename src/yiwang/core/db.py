@@ -1,0 +1,217 @@
+"""Database engine, sessions, the declarative Base and the migration entry point.
+
+SQLite (WAL) is the embedded default; PostgreSQL is used when the URL names one.
+On SQLite every transaction starts with ``BEGIN IMMEDIATE`` so that concurrent
+writers queue instead of failing half-way with a stale snapshot; transactions are
+short, so this costs little and keeps writes atomic (the audit chain relies on it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+from sqlalchemy import DateTime, Engine, MetaData, Text, create_engine, event, text
+from sqlalchemy import String
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes on both SQLite (which drops tzinfo) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where an aware UTC datetime is required")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: UTCDateTime()}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """Create an engine with the pragmas and pool settings yiwang expects."""
+    if is_sqlite(url):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30, "isolation_level": None},
+            **kwargs,
+        )
+        _install_sqlite_pragmas(engine)
+        return engine
+    url = url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+
+
+def _install_sqlite_pragmas(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_sessionmaker(engine_or_conn) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine_or_conn, expire_on_commit=False, autoflush=True)
+
+
+@contextmanager
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for scripts and background jobs: commits on success, rolls back on error."""
+    with factory() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def ping(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+# Migrations ----------------------------------------------------------------
+
+def alembic_config(url: str):
+    from alembic.config import Config
+
+    script_location = str(resources.files("yiwang") / "migrations")
+    cfg = Config()
+    cfg.set_main_option("script_location", script_location)
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Apply Alembic migrations up to ``revision`` using the given engine's connection."""
+    from alembic import command
+
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def current_revisions(engine: Engine) -> set[str]:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads())
+
+
+class EncryptedText(TypeDecorator[str]):
+    """A text column stored SM4-GCM encrypted with the configured data key (YIWANG_DATA_KEY).
+
+    Pair it with a blind-index column (``core.crypto.blind_index``) when the value must be
+    searchable; the ciphertext itself is randomised and cannot be compared.
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect) -> str | None:
+        from yiwang.core import crypto
+
+        return None if value is None else "sm4:" + crypto.encrypt_text(crypto.column_key(), value)
+
+    def process_result_value(self, value: str | None, dialect) -> str | None:
+        from yiwang.core import crypto
+
+        if value is None:
+            return None
+        if not value.startswith("sm4:"):
+            raise crypto.CryptoError("encrypted column holds a value that is not SM4 ciphertext")
+        return crypto.decrypt_text(crypto.column_key(), value[4:])
+
+
+class MetaValue(Base):
+    """Small key/value facts about this installation (e.g. which reference packs are loaded)."""
+
+    __tablename__ = "yiwang_meta"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+def get_meta(session: Session, key: str) -> str | None:
+    row = session.get(MetaValue, key)
+    return row.value if row else None
+
+
+def set_meta(session: Session, key: str, value: str) -> None:
+    row = session.get(MetaValue, key)
+    if row is None:
+        session.add(MetaValue(key=key, value=value))
+    else:
+        row.value, row.updated_at = value, utcnow()
+
+
+# Unit of work ------------------------------------------------------------------
+
+def commit(session: Session) -> None:
+    """Commit a service's write — unless an enclosing ``unit_of_work`` will commit it all at once."""
+    if session.info.get("uow_depth", 0):
+        session.flush()
+    else:
+        session.commit()
+
+
+@contextmanager
+def unit_of_work(session: Session) -> Iterator[Session]:
+    """Group several service writes into one atomic transaction."""
+    depth = session.info.get("uow_depth", 0)
+    session.info["uow_depth"] = depth + 1
+    try:
+        yield session
+    except BaseException:
+        session.info["uow_depth"] = depth
+        if depth == 0:
+            session.rollback()
+        raise
+    session.info["uow_depth"] = depth
+    if depth == 0:
+        session.commit()

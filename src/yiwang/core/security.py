@@ -1,0 +1,231 @@
+"""Passwords, tokens, the acting user (Actor), permissions and data-scope filters.
+
+Roles grant permissions; domains add their own grants at registration time through
+``grant`` (core never imports a domain). Every role also carries a data scope:
+
+- ``all``        — the whole city (big-data bureau admin, city leader)
+- ``department`` — records of the caller's department and its sub-departments
+- ``region``     — records inside the caller's region subtree (town or grid)
+- ``self``       — only the caller's own records (citizens, enterprises)
+
+Service functions turn an Actor into a SQL filter with ``scope_filter`` so that the
+permission check lives in the query, never only in a template or a route.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import ColumnElement, and_, false, or_, true
+
+from yiwang.core.crypto import sm3_hex
+from yiwang.core.errors import AccessDenied
+from yiwang.core.i18n import _
+
+# Passwords -------------------------------------------------------------------
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+MIN_PASSWORD_LENGTH = 8
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def password_needs_rehash(password_hash: str) -> bool:
+    return _hasher.check_needs_rehash(password_hash)
+
+
+_dummy_hash: str | None = None
+
+
+def burn_password_check(password: str) -> None:
+    """Spend the time of a real check when the username is unknown (no user enumeration by timing)."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = hash_password("not-a-real-password")
+    verify_password(_dummy_hash, password)
+
+
+# Tokens ----------------------------------------------------------------------
+
+def new_token(prefix: str = "yw") -> str:
+    """A random bearer secret; only its digest is stored."""
+    return f"{prefix}_{secrets.token_urlsafe(32)}"
+
+
+def token_digest(token: str) -> str:
+    return sm3_hex(token)
+
+
+# Roles, permissions, scopes ---------------------------------------------------
+
+class ScopeKind(enum.StrEnum):
+    ALL = "all"
+    DEPARTMENT = "department"
+    REGION = "region"
+    SELF = "self"
+
+
+@dataclass(frozen=True)
+class RoleInfo:
+    key: str
+    label: str  # English message id; translated for display
+    scope: ScopeKind
+    staff: bool = True
+
+
+_ROLES: dict[str, RoleInfo] = {}
+_GRANTS: dict[str, set[str]] = {}
+
+
+def define_role(key: str, label: str, scope: ScopeKind, *, staff: bool = True) -> None:
+    _ROLES[key] = RoleInfo(key, label, scope, staff)
+    _GRANTS.setdefault(key, set())
+
+
+def grant(role: str, *permissions: str) -> None:
+    if role not in _ROLES:
+        raise KeyError(f"unknown role {role!r}")
+    _GRANTS[role].update(permissions)
+
+
+def roles() -> dict[str, RoleInfo]:
+    return dict(_ROLES)
+
+
+def role_label(key: str) -> str:
+    info = _ROLES.get(key)
+    return _(info.label) if info else key
+
+
+def permissions_for(role_keys: Iterable[str]) -> frozenset[str]:
+    perms: set[str] = set()
+    for key in role_keys:
+        perms |= _GRANTS.get(key, set())
+    return frozenset(perms)
+
+
+def scopes_for(role_keys: Iterable[str]) -> frozenset[ScopeKind]:
+    return frozenset(_ROLES[k].scope for k in role_keys if k in _ROLES)
+
+
+# The acting user ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int | None
+    username: str
+    display_name: str
+    roles: frozenset[str] = frozenset()
+    permissions: frozenset[str] = frozenset()
+    scopes: frozenset[ScopeKind] = frozenset()
+    kind: str = "staff"  # staff | citizen | enterprise | system
+    department_id: int | None = None
+    department_name: str | None = None
+    department_ids: frozenset[int] = frozenset()  # own department and its sub-departments
+    region_code: str | None = None
+    region_name: str | None = None
+    auth_method: str = "session"  # session | token | system
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions or "*" in self.permissions
+
+    def require(self, permission: str) -> None:
+        if not self.can(permission):
+            raise AccessDenied(_("You do not have the permission for this action (%(perm)s).", perm=permission),
+                               permission=permission)
+
+    @property
+    def sees_everything(self) -> bool:
+        return ScopeKind.ALL in self.scopes
+
+    @property
+    def role_labels(self) -> list[str]:
+        return [role_label(r) for r in sorted(self.roles)]
+
+    @property
+    def scope_label(self) -> str:
+        if self.sees_everything:
+            return _("Whole city")
+        parts = []
+        if ScopeKind.DEPARTMENT in self.scopes and self.department_name:
+            parts.append(self.department_name)
+        if ScopeKind.REGION in self.scopes and self.region_name:
+            parts.append(self.region_name)
+        if ScopeKind.SELF in self.scopes:
+            parts.append(_("Own records"))
+        return " · ".join(parts) or _("None")
+
+
+SYSTEM_ACTOR = Actor(
+    user_id=None, username="system", display_name="system", kind="system",
+    scopes=frozenset({ScopeKind.ALL}), permissions=frozenset({"*"}), auth_method="system",
+)
+"""The platform itself (CLI commands, background jobs): sees everything, may do anything."""
+
+
+# Data scope ------------------------------------------------------------------
+
+def scope_filter(
+    actor: Actor,
+    *,
+    region_col=None,
+    department_col=None,
+    owner_col=None,
+) -> ColumnElement[bool]:
+    """SQL condition limiting rows to the actor's data scope.
+
+    Pass the columns a record type has; a scope the record cannot be judged by
+    grants nothing (fails closed).
+    """
+    if actor.sees_everything:
+        return true()
+    clauses = []
+    if ScopeKind.DEPARTMENT in actor.scopes and department_col is not None and actor.department_ids:
+        clauses.append(department_col.in_(sorted(actor.department_ids)))
+    if ScopeKind.REGION in actor.scopes and region_col is not None and actor.region_code:
+        clauses.append(region_col.startswith(actor.region_code, autoescape=True))
+    if ScopeKind.SELF in actor.scopes and owner_col is not None and actor.user_id is not None:
+        clauses.append(owner_col == actor.user_id)
+    if not clauses:
+        return false()
+    return or_(*clauses) if len(clauses) > 1 else and_(clauses[0])
+
+
+def in_scope(
+    actor: Actor,
+    *,
+    region_code: str | None = None,
+    department_id: int | None = None,
+    owner_id: int | None = None,
+) -> bool:
+    """The same rule as ``scope_filter`` for one record already in memory."""
+    if actor.sees_everything:
+        return True
+    if ScopeKind.DEPARTMENT in actor.scopes and department_id is not None and department_id in actor.department_ids:
+        return True
+    if (ScopeKind.REGION in actor.scopes and region_code and actor.region_code
+            and region_code.startswith(actor.region_code)):
+        return True
+    if ScopeKind.SELF in actor.scopes and owner_id is not None and owner_id == actor.user_id:
+        return True
+    return False
+
+
+def region_in_scope(actor: Actor, region_code: str) -> bool:
+    """May the actor act on things located in ``region_code``? (region-only records)."""
+    return in_scope(actor, region_code=region_code)
