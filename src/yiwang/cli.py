@@ -28,10 +28,12 @@ def prepare(settings: Settings) -> dict:
     """Migrate the database and load the reference city parts not loaded yet."""
     from yiwang.core import crypto
     from yiwang.core.db import make_engine, make_sessionmaker, upgrade
+    from yiwang.core.logs import configure_logging
     from yiwang.reference import kunshan
 
     import yiwang.org  # noqa: F401  (defines the roles the seed uses)
 
+    configure_logging(settings.log_level, settings.log_format)
     settings.home_path.mkdir(parents=True, exist_ok=True)
     crypto.configure_column_key(settings.data_key_bytes)
     engine = make_engine(settings.db_url)
