@@ -19,7 +19,7 @@ install: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 
 install-test: $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -e ".[test,bench]"
 	scripts/install-chromium.sh
 
 i18n:                      ## extract messages and update the zh_CN / en catalogs

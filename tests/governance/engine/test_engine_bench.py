@@ -1,0 +1,15 @@
+"""The benchmark entry point returns the numbers the CLI prints (small run)."""
+
+from __future__ import annotations
+
+from yiwang.governance.engine.bench import benchmark
+
+
+def test_small_benchmark(tmp_path):
+    result = benchmark(8000, workdir=tmp_path, baseline_rows=500, isolate=False)
+    assert result["rows_read"] == 8000
+    assert result["quarantine_matches_manifest"] == {"exact": True, "unexpected": 0, "missed": 0, "wrong_rule": 0}
+    assert result["rows_accepted"] + result["rows_quarantined"] == 8000
+    assert result["baseline"]["rows"] == 500 and result["baseline"]["quarantined"] >= 1
+    assert result["end_to_end_rows_per_second"] > 0 and result["peak_rss_mb"] > 0
+    assert result["speedup_vs_baseline"] > 1
