@@ -22,7 +22,7 @@ from yiwang.core.config import Settings, get_settings
 from yiwang.core.db import make_engine, make_sessionmaker
 from yiwang.core.logs import configure_logging
 
-DOMAINS = ("org", "cockpit")  # registration order: lowest layer first
+DOMAINS = ("org", "catalog", "lake", "governance", "events", "cockpit")  # registration order: lowest layer first
 
 
 def load_models() -> None:

@@ -20,8 +20,9 @@ audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit ledge
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 
-DOMAIN_COMMANDS = {"org": "yiwang.org.cli"}  # command group name -> module with a Typer `app`
-BENCHES: dict[str, str] = {}  # bench name -> "module:function(rows, ...) -> dict"
+DOMAIN_COMMANDS = {"org": "yiwang.org.cli", "catalog": "yiwang.catalog.cli", "lake": "yiwang.lake.cli", "governance": "yiwang.governance.cli", "events": "yiwang.events.cli"}  # command group name -> module with a Typer `app`
+TOP_COMMANDS = {"ingest": "yiwang.governance.cli:ingest"}  # top-level command -> "module:function"
+BENCHES: dict[str, str] = {"events": "yiwang.events.bench:run", "governance": "yiwang.governance.engine.bench:cli_run"}  # bench name -> "module:function(rows, ...) -> dict"
 
 
 def prepare(settings: Settings) -> dict:
@@ -123,6 +124,9 @@ def bench(
 def _mount_domain_commands() -> None:
     for group, module in DOMAIN_COMMANDS.items():
         app.add_typer(importlib.import_module(module).app, name=group)
+    for name, target in TOP_COMMANDS.items():
+        module, func = target.split(":")
+        app.command(name)(getattr(importlib.import_module(module), func))
 
 
 def main() -> None:

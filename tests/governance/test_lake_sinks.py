@@ -10,7 +10,7 @@ KEYS = {"population": b"k" * 16}
 
 
 @pytest.fixture
-def lake(tmp_path, engine, settings):
+def lake(tmp_path):
     from helpers import new_database
 
     database = new_database(tmp_path)

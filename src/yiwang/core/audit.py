@@ -16,9 +16,10 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, Protocol
 
-from sqlalchemy import BigInteger, Index, String, Text, func, select, update
+from sqlalchemy import BigInteger, Index, String, Text, func, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from yiwang.core.crypto import sm3_hex
@@ -110,16 +111,37 @@ def compute_hash(entry: AuditEntry | Any, prev_hash: str) -> str:
     return sm3_hex(body + prev_hash)
 
 
-def _lock_head(session: Session) -> AuditHead:
-    stmt = select(AuditHead).where(AuditHead.id == 1)
+def _lock_head(session: Session) -> tuple[int, str]:
+    """The last entry's id and hash, with the head row locked until the transaction ends."""
+    stmt = select(AuditHead.last_id, AuditHead.last_hash).where(AuditHead.id == 1)
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
-    head = session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=1, last_id=0, last_hash=GENESIS_HASH)
-        session.add(head)
+    row = session.execute(stmt).first()
+    if row is None:
+        session.add(AuditHead(id=1, last_id=0, last_hash=GENESIS_HASH))
         session.flush()
-    return head
+        return 0, GENESIS_HASH
+    return row[0], row[1]
+
+
+def _chained_row(entry_id: int, prev_hash: str, ts: dt.datetime, *, actor: ActorLike | None, action: str,
+                 target_type: str | None = None, target_id: Any = None, outcome: str = "ok",
+                 origin: Origin | None = None, reason: str | None = None,
+                 detail: dict[str, Any] | None = None) -> dict[str, Any]:
+    row = {
+        "id": entry_id, "ts": ts, "actor_id": getattr(actor, "user_id", None),
+        "actor_username": getattr(actor, "username", None), "action": action, "target_type": target_type,
+        "target_id": None if target_id is None else str(target_id), "outcome": outcome,
+        "ip": origin.ip if origin else None, "reason": reason,
+        "detail": json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str),
+        "prev_hash": prev_hash,
+    }
+    row["hash"] = compute_hash(SimpleNamespace(**row), prev_hash)
+    return row
+
+
+def _move_head(session: Session, last_id: int, last_hash: str) -> None:
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_id=last_id, last_hash=last_hash))
 
 
 def record(
@@ -135,28 +157,29 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Append one entry in the caller's transaction (it commits or rolls back with the write)."""
-    head = _lock_head(session)
-    entry = AuditEntry(
-        id=head.last_id + 1,
-        ts=utcnow(),
-        actor_id=getattr(actor, "user_id", None),
-        actor_username=getattr(actor, "username", None),
-        action=action,
-        target_type=target_type,
-        target_id=None if target_id is None else str(target_id),
-        outcome=outcome,
-        ip=origin.ip if origin else None,
-        reason=reason,
-        detail=json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str),
-        prev_hash=head.last_hash,
-        hash="",
-    )
-    entry.hash = compute_hash(entry, head.last_hash)
+    last_id, last_hash = _lock_head(session)
+    entry = AuditEntry(**_chained_row(last_id + 1, last_hash, utcnow(), actor=actor, action=action,
+                                      target_type=target_type, target_id=target_id, outcome=outcome,
+                                      origin=origin, reason=reason, detail=detail))
     session.add(entry)
     session.flush()
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_id=entry.id, last_hash=entry.hash))
-    head.last_id, head.last_hash = entry.id, entry.hash
+    _move_head(session, entry.id, entry.hash)
     return entry
+
+
+def record_many(session: Session, entries: list[dict[str, Any]]) -> int:
+    """Append several entries with one INSERT (group commit paths); each dict takes ``record``'s keywords."""
+    if not entries:
+        return 0
+    last_id, last_hash = _lock_head(session)
+    now, rows = utcnow(), []
+    for fields in entries:
+        row = _chained_row(last_id + 1, last_hash, now, **fields)
+        rows.append(row)
+        last_id, last_hash = row["id"], row["hash"]
+    session.connection().execute(insert(AuditEntry.__table__), rows)
+    _move_head(session, last_id, last_hash)
+    return len(rows)
 
 
 # Verification ----------------------------------------------------------------

@@ -10,9 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import json
+import re
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from hashlib import sha256
 from importlib import resources
@@ -244,8 +246,28 @@ def wants_json(request: Request) -> bool:
 
 # Middleware ------------------------------------------------------------------
 
+_body_limits: list[tuple[re.Pattern[str], Callable[[Any], int]]] = []
+
+
+def register_body_limit(path_pattern: str, limit_mb: Callable[[Any], int]) -> None:
+    """Give routes matching ``path_pattern`` their own body limit (MB, computed from settings).
+
+    Used by upload routes whose files are larger than ordinary requests; those routes must
+    still enforce the limit while streaming (a chunked body has no Content-Length).
+    """
+    compiled = re.compile(path_pattern)
+    if all(p.pattern != compiled.pattern for p, _ in _body_limits):
+        _body_limits.append((compiled, limit_mb))
+
+
+def body_limit_bytes(settings: Any, path: str) -> int:
+    for pattern, limit_mb in _body_limits:
+        if pattern.match(path):
+            return limit_mb(settings) * 1024 * 1024
+    return settings.max_body_mb * 1024 * 1024
+
+
 def install_middleware(app: FastAPI) -> None:
-    max_body = app.state.settings.max_body_mb * 1024 * 1024
 
     @app.middleware("http")
     async def context_middleware(request: Request, call_next):
@@ -254,10 +276,10 @@ def install_middleware(app: FastAPI) -> None:
         started = time.perf_counter()
         length = request.headers.get("content-length")
         try:
-            if length and length.isdigit() and int(length) > max_body:
+            limit = body_limit_bytes(app.state.settings, request.url.path)
+            if length and length.isdigit() and int(length) > limit:
                 response = error_response(request, 413, "payload_too_large",
-                                          _("The request is too large (limit %(mb)s MB).",
-                                            mb=app.state.settings.max_body_mb))
+                                          _("The request is too large (limit %(mb)s MB).", mb=limit >> 20))
             else:
                 response = await call_next(request)
             new_cookie = getattr(request.state, "new_csrf_cookie", None)

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from yiwang.core import web
 from yiwang.core.i18n import N_
 from yiwang.org import geo, roles
+from yiwang.org.auth import actor_for_username
 from yiwang.org.deps import CurrentActor, DbSession, OptionalActor, get_db, requires
 from yiwang.org.schemas import DepartmentPublic, RegionPublic, UserCreate, UserPublic
 from yiwang.org.service import (
@@ -38,7 +39,7 @@ __all__ = [
     "create_user", "import_departments", "import_regions",
     "department_subtree_ids", "get_department", "get_department_by_key", "get_region", "list_departments",
     "list_regions", "region_ancestors", "region_label", "region_summary", "town_of", "towns_with_counts",
-    "register",
+    "register", "actor_for_username",
 ]
 
 roles.define_base_roles()

@@ -214,6 +214,14 @@ def actor_for_bearer(session: Session, token: str) -> Actor:
 
 # Actor ----------------------------------------------------------------------
 
+def actor_for_username(session: Session, username: str) -> Actor | None:
+    """The Actor of an active account, for commands and background jobs run on someone's behalf."""
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None or not user.is_active:
+        return None
+    return build_actor(session, user, auth_method="system")
+
+
 def _plain_actor(user: User) -> Actor:
     return Actor(user_id=user.id, username=user.username, display_name=user.display_name, kind=user.kind)
 

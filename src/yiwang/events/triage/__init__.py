@@ -1,6 +1,7 @@
-"""Case triage for the event center: taxonomy, text classifier, location hints.
+"""Case triage for the event center: taxonomy, text classifier, location hints, model files.
 
-Pure building blocks (no database, no web): the lead wires them into ``events``.
+Pure building blocks (no database, no web); ``yiwang.events.model`` and
+``yiwang.events.pipeline`` put them into service.
 """
 
 from yiwang.events.triage.classifier import (
@@ -13,6 +14,7 @@ from yiwang.events.triage.classifier import (
 )
 from yiwang.events.triage.places import LocationHint, extract_location
 from yiwang.events.triage.taxonomy import Category, Taxonomy, load_taxonomy
+from yiwang.events.triage import corpus, store  # noqa: E402  (store imports classifier)
 
 __all__ = [
     "Candidate",
@@ -22,8 +24,10 @@ __all__ = [
     "TextClassifier",
     "Triage",
     "classify",
+    "corpus",
     "default_classifier",
     "extract_location",
     "load_taxonomy",
+    "store",
     "train_default",
 ]

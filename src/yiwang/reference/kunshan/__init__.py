@@ -16,7 +16,7 @@ from yiwang.core import audit
 from yiwang.core.config import Settings
 from yiwang.core.db import get_meta, set_meta, unit_of_work
 from yiwang.core.security import SYSTEM_ACTOR
-from yiwang.reference.kunshan import org_pack
+from yiwang.reference.kunshan import catalog_pack, events_pack, lake_pack, org_pack
 
 log = structlog.get_logger("yiwang.reference")
 
@@ -36,6 +36,11 @@ def _demo_accounts(session: Session, settings: Settings) -> dict:
 PARTS: list[Part] = [
     ("org", "1", False, _org),
     ("demo_accounts", "1", True, _demo_accounts),
+    ("catalog_classification", "1", False, catalog_pack.seed_classification),
+    ("catalog_resources", "1", False, catalog_pack.seed_resources),
+    ("lake_demo_loads", "1", True, lake_pack.queue_demo_loads),
+    ("events", "1", False, events_pack.seed_events),
+    ("events_history", "1", True, events_pack.seed_history),
 ]
 
 

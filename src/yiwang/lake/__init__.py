@@ -1,0 +1,82 @@
+"""lake — the data lake's face to the platform: mounted resources, history, time travel, staff SQL.
+
+Each mounted catalog resource has Apache Iceberg tables (``yiwang.core.lake``) in the zones
+``raw`` (as received), ``clean`` (normalised, valid rows), ``share`` (masked) and
+``quarantine`` (rejected rows). Loads are governance's; the lake reads, checks who may read,
+and tells the catalog what is mounted.
+
+What governance and higher domains may use:
+
+``lake_for(settings) -> core.lake.Lake``
+    the installation's lake (one per process).
+``mount(session, *, actor, settings, name, origin)``
+    record in the catalog which zone tables hold ``name``'s data.
+``resource(session, *, actor, name)`` / ``require_zone(actor, resource, zone, reason)`` /
+``record_personal_read(...)``
+    the access rules (department scope, personal zones need ``personal.read`` and a reason).
+``read_rows(...)`` / ``run_sql(...)`` / ``history(...)`` / ``overview(...)`` / ``zone_states(...)``
+    the read services behind the pages, the API and ``yiwang lake sql``.
+``TablesRead``
+    bus event after every staff query (governance records it as lineage).
+``VIEW`` / ``LOAD`` / ``SQL``
+    the permissions.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from yiwang.core import web
+from yiwang.core.i18n import N_
+from yiwang.lake import roles
+from yiwang.lake.access import PERSONAL_ZONES, check_reason, in_department, record_personal_read, require_zone, resource
+from yiwang.lake.events import TablesRead
+from yiwang.lake.handle import close_all, lake_for
+from yiwang.lake.roles import LOAD, SQL, VIEW
+from yiwang.lake.schemas import LakeResourcePublic, RowsPublic, SnapshotPublic, SqlResultPublic, ZoneStatePublic
+from yiwang.lake.service import history, jsonable, mount, overview, parse_as_of, read_rows, run_sql, zone_states
+
+__all__ = [
+    "register", "lake_for", "close_all", "mount", "resource", "require_zone", "record_personal_read", "check_reason",
+    "in_department", "read_rows", "run_sql", "history", "overview", "zone_states", "jsonable", "parse_as_of",
+    "TablesRead", "VIEW", "LOAD", "SQL", "PERSONAL_ZONES", "LakeResourcePublic", "RowsPublic", "SnapshotPublic",
+    "SqlResultPublic", "ZoneStatePublic",
+]
+
+roles.grant_permissions()
+
+
+def register(app: FastAPI) -> None:
+    from yiwang.lake import api, views
+
+    roles.grant_permissions()
+    here = Path(__file__).parent
+    web.add_template_dir(here / "templates")
+    app.include_router(api.router)
+    app.include_router(views.router)
+    app.mount("/assets/lake", StaticFiles(directory=here / "static"), name="lake-assets")
+    _close_on_shutdown(app)
+    nav = web.register_nav
+    nav(web.NavItem("workspace", N_("Data lake"), "/workspace/lake", VIEW, order=300,
+                    description=N_("Mounted resources, snapshots and time travel")))
+    nav(web.NavItem("workspace", N_("Lake SQL"), "/workspace/lake/sql", SQL, order=330,
+                    description=N_("Read-only SQL over the lake tables, audited")))
+
+
+def _close_on_shutdown(app: FastAPI) -> None:
+    previous = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(a):
+        try:
+            async with previous(a) as state:
+                yield state
+        finally:
+            if a.state.engine is not None:
+                close_all()
+
+    app.router.lifespan_context = lifespan

@@ -1,0 +1,106 @@
+"""``yiwang lake ...``: the lake on the command line (``sql``, ``tables``).
+
+Commands run as the platform unless ``--user`` names an account; the same permission, scope
+and reason rules apply as in the web, and every query is audited.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from yiwang.core.audit import Origin
+from yiwang.core.commands import session_factory, settings_or_exit
+from yiwang.core.errors import YiwangError
+from yiwang.core.security import SYSTEM_ACTOR
+
+app = typer.Typer(no_args_is_help=True, help="The data lake: tables, history, read-only SQL.")
+err = Console(stderr=True, soft_wrap=True)
+ORIGIN = Origin(ip="cli")
+
+
+def platform():
+    """Settings and sessions of the installation, after every domain has registered (bus subscribers)."""
+    from yiwang.app import create_app
+
+    settings = settings_or_exit()
+    factory = session_factory(settings)
+    create_app(settings, session_factory=factory)
+    return settings, factory
+
+
+def actor_named(session, username: str | None):
+    from yiwang import org
+
+    if not username:
+        return SYSTEM_ACTOR
+    actor = org.actor_for_username(session, username)
+    if actor is None:
+        err.print(f"[red]no active account {escape(username)!r}[/red]")
+        raise typer.Exit(2)
+    return actor
+
+
+def fail(exc: YiwangError, as_json: bool) -> None:
+    body = {"error": exc.code, "message": exc.message, **{k: v for k, v in exc.detail.items()
+                                                          if isinstance(v, str | int | float)}}
+    if as_json:
+        sys.stdout.write(json.dumps(body, ensure_ascii=False) + "\n")
+    else:
+        where = "".join(f" {k}={v}" for k, v in body.items() if k not in ("error", "message"))
+        err.print(f"[red]{escape(exc.code)}[/red]: {escape(exc.message)}{escape(where)}")
+    raise typer.Exit(2)
+
+
+@app.command("sql")
+def sql(
+    query: str = typer.Argument(..., help='One SELECT, e.g. "SELECT count(*) FROM share.population".'),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    user: str = typer.Option(None, "--user", help="Run as this account (default: the platform)."),
+    reason: str = typer.Option(None, "--reason", help="Reason for reading raw, clean or quarantine rows."),
+    as_of: str = typer.Option(None, "--as-of", help="Read the tables as of a date (2026-11-01) or ISO date-time."),
+    limit: int = typer.Option(1000, "--limit", min=1, max=10_000, help="Rows returned at most."),
+) -> None:
+    """Run one read-only SELECT over raw.<name>, clean.<name> and share.<name> (audited)."""
+    from yiwang.lake import service
+
+    settings, factory = platform()
+    with factory() as session:
+        actor = actor_named(session, user)
+        try:
+            result = service.run_sql(session, actor=actor, settings=settings, sql=query, reason=reason, as_of=as_of,
+                                     limit=limit, origin=ORIGIN)
+        except YiwangError as exc:
+            fail(exc, as_json)
+    if as_json:
+        sys.stdout.write(result.model_dump_json() + "\n")
+        return
+    table = Table(*result.columns)
+    for row in result.rows:
+        table.add_row(*("" if v is None else escape(str(v)) for v in row))
+    Console(soft_wrap=True).print(table)
+    err.print(f"{result.row_count} rows{' (cut)' if result.truncated else ''} in {result.seconds} s")
+
+
+@app.command("tables")
+def tables(as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+           user: str = typer.Option(None, "--user", help="Run as this account.")) -> None:
+    """Resources of the data scope with their mount state and rows per zone."""
+    from yiwang.lake import service
+
+    settings, factory = platform()
+    with factory() as session:
+        rows = service.overview(session, actor=actor_named(session, user), settings=settings)
+    if as_json:
+        sys.stdout.write(json.dumps([r.model_dump(mode="json") for r in rows], ensure_ascii=False) + "\n")
+        return
+    table = Table("name", "mounted", "raw", "clean", "share", "quarantine")
+    for r in rows:
+        table.add_row(r.name, "yes" if r.mounted else "", *(str(r.zones[z].rows) for z in
+                                                          ("raw", "clean", "share", "quarantine")))
+    Console().print(table)
