@@ -1,14 +1,20 @@
 """Database engine, sessions, the declarative Base and the migration entry point.
 
 SQLite (WAL) is the embedded default; PostgreSQL is used when the URL names one.
-On SQLite every transaction starts with ``BEGIN IMMEDIATE`` so that concurrent
-writers queue instead of failing half-way with a stale snapshot; transactions are
-short, so this costs little and keeps writes atomic (the audit chain relies on it).
+On SQLite, writers must take the write lock *before* they read, or a writer that
+committed in between makes their upgrade fail (SQLITE_BUSY_SNAPSHOT). So transactions
+start with ``BEGIN IMMEDIATE`` — except inside read requests (``reads_first()``, set for
+GET/HEAD by the web layer), which start deferred so that pages never wait behind a
+writer; if such a transaction does write (an audit entry for a personal-data read, say),
+it has written nothing yet, so it is ended and reopened with ``BEGIN IMMEDIATE`` just
+before its first write.
 """
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -89,7 +95,30 @@ def _install_sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        deferred = _reads_first.get()
+        conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+        conn.info["sqlite_deferred"] = deferred
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_write(conn, cursor, statement, parameters, context, executemany):
+        if conn.info.get("sqlite_deferred") and _WRITE_VERBS.match(statement):
+            cursor.execute("COMMIT")  # the read-only part: nothing to lose
+            cursor.execute("BEGIN IMMEDIATE")
+            conn.info["sqlite_deferred"] = False
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _on_end(conn):
+        conn.info.pop("sqlite_deferred", None)
+
+
+_reads_first: contextvars.ContextVar[bool] = contextvars.ContextVar("yiwang_reads_first", default=False)
+_WRITE_VERBS = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+
+
+def reads_first(enabled: bool = True) -> contextvars.Token:
+    """Mark the current context (a GET request) as mostly reading: SQLite begins deferred."""
+    return _reads_first.set(enabled)
 
 
 def make_sessionmaker(engine_or_conn) -> sessionmaker[Session]:

@@ -31,7 +31,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from prometheus_client import Counter, Histogram
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from yiwang.core import i18n, security
+from yiwang.core import db, i18n, security
 from yiwang.core.audit import Origin
 from yiwang.core.errors import AccessDenied, NotAuthenticated, YiwangError
 from yiwang.core.i18n import N_, _
@@ -272,6 +272,7 @@ def install_middleware(app: FastAPI) -> None:
     @app.middleware("http")
     async def context_middleware(request: Request, call_next):
         token = i18n.set_locale(i18n.pick_locale(request.cookies.get(LANG_COOKIE)))
+        reads = db.reads_first(request.method in ("GET", "HEAD"))
         request.state.request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         started = time.perf_counter()
         length = request.headers.get("content-length")
@@ -305,6 +306,7 @@ def install_middleware(app: FastAPI) -> None:
                          ms=round(elapsed * 1000, 2), request_id=request.state.request_id,
                          user=getattr(actor, "username", None))
             i18n._current.reset(token)
+            db._reads_first.reset(reads)
 
 
 # Errors ----------------------------------------------------------------------

@@ -272,7 +272,7 @@ class KAnonymityCounter:
         return KAnonymityReport(
             k=int(counts["len"].min()), classes=counts.height, rows=int(counts["len"].sum()), threshold=k,
             classes_below=below.height, rows_below=int(below["len"].sum()),
-            smallest=counts.sort("len").head(show).to_dicts(),
+            smallest=counts.sort(["len", *self.keys], nulls_last=True).head(show).to_dicts(),  # deterministic
         )
 
 

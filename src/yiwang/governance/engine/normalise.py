@@ -28,13 +28,17 @@ _HALF = [chr(c) for c in range(0x21, 0x7F)] + [" "]
 # one byte is memchr, ~1 ns per row; multi-byte needles starting with a common CJK lead byte
 # are ~50x slower). The leads chosen are rare in Chinese text: 0xEF (U+F000-FFFF: full-width
 # forms), 0xE3 (U+3000-3FFF: ideographic space, 「」、), 0xC2 (no-break space), 0xE2 (• ∙).
-# False positives only cost time: the precise per-row test runs next.
+# False positives only cost time: the precise per-row test runs next. A skip must never change a
+# result, so each needle list covers everything its step acts on (every Unicode White_Space
+# character starts with one of 09-0D, 20, C2, E1, E2, E3), and the buffer is read again after
+# the full-width step, which can create ASCII the original bytes did not hold ("ｘ" → "x"):
+# normalisation is then strictly per value, whatever else is in the batch.
 _BUF_FULLWIDTH = (b"\xef", b"\xe3")
-_BUF_SPACE = (b" ", b"\t", b"\r", b"\n", b"\x0b", b"\x0c", b"\xe3", b"\xc2")
-_BUF_SEPARATOR = (b" ", b"\t", b"-", b"(", b")")
+_BUF_SPACE = (b" ", b"\t", b"\r", b"\n", b"\x0b", b"\x0c", b"\xc2", b"\xe1", b"\xe2", b"\xe3")
+_BUF_SEPARATOR = (*_BUF_SPACE, b"-", b"(", b")")
 _BUF_LOWER = tuple(bytes([c]) for c in range(ord("a"), ord("z") + 1))
 _BUF_DOTS = (b"\xe2", b"\xe3")
-_BUF_THOUSANDS = (b",", b" ")
+_BUF_THOUSANDS = (b",", *_BUF_SPACE)
 
 
 MALE, FEMALE = "男", "女"
@@ -96,6 +100,7 @@ def normalised_text(s: pl.Series, rule: ColumnRule, source: pa.Array | None = No
 
     if may(_BUF_FULLWIDTH):
         s = halfwidth(s)
+        data = _column_bytes(s.to_arrow())
     if may(_BUF_SPACE):
         s = s.str.strip_chars()
     kind = rule.kind

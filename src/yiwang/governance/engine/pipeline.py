@@ -1,10 +1,12 @@
 """``run(source, rules, sinks)``: one governed load, streamed through a small thread pipeline.
 
-reader thread ──▶ governor (this thread) ──▶ one writer thread per sink
+reader thread ──▶ governor (this thread) ──▶ one writer thread per sink (the share writer masks)
 
-Decoding (C iconv), CSV parsing (Arrow), Polars expressions, numpy ufuncs and Parquet
-encoding all release the GIL, so the stages overlap on both cores. Queues are bounded, so at
-most a handful of batches are in memory whatever the file size.
+Decoding and parsing, normalising, validating and masking are compiled kernels (or, without
+numba, C iconv, Arrow, Polars and numpy), and Parquet encoding is C++: all release the GIL, so
+the stages overlap on both cores. Queues are bounded (the reader runs ``queue_depth`` batches
+ahead, each writer holds one), so a few batches are in memory whatever the file size.
+``LoadSummary.cpu_seconds`` gives each stage's CPU time (thread CPU, not wall).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 from .errors import SourceError
 from .governor import Governor
+from .fastpath import KCounter
 from .masking import KAnonymityCounter
 from .rules import ResourceRules
 from .sinks import BatchSink, Sinks
@@ -41,6 +44,10 @@ class LoadSummary:
     quarantine_by_first_rule: dict[str, int] = field(default_factory=dict)  # sums to rows_quarantined
     timings: dict[str, float] = field(default_factory=dict)  # seconds spent in each stage (stages overlap)
     wall_seconds: float = 0.0
+    # CPU seconds of each stage (thread CPU time, so other jobs on the machine do not inflate it);
+    # "write_<zone>" is the engine's call into the sink; "other" is every other thread of this
+    # process during the load (for lake sinks: the lake's own Parquet writer threads)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
     rows_per_second: float = 0.0
     quality: dict[str, Any] = field(default_factory=dict)
     k_anonymity: dict[str, Any] | None = None  # over the share zone's quasi-identifiers (as published)
@@ -59,6 +66,8 @@ class _Writer(threading.Thread):
         self.inbox: queue.Queue = queue.Queue(maxsize=depth)
         self.seconds = 0.0
         self.transform_seconds = 0.0
+        self.cpu = 0.0
+        self.transform_cpu = 0.0
         self.error: BaseException | None = None
 
     def run(self) -> None:
@@ -67,12 +76,14 @@ class _Writer(threading.Thread):
                 continue
             try:
                 if self.transform is not None:
-                    started = time.perf_counter()
+                    started, cpu = time.perf_counter(), time.thread_time()
                     batch = self.transform(batch)
                     self.transform_seconds += time.perf_counter() - started
-                started = time.perf_counter()
+                    self.transform_cpu += time.thread_time() - cpu
+                started, cpu = time.perf_counter(), time.thread_time()
                 self.sink.write(batch)
                 self.seconds += time.perf_counter() - started
+                self.cpu += time.thread_time() - cpu
             except BaseException as exc:  # reported to the governor thread
                 self.error = exc
 
@@ -83,19 +94,21 @@ class _Reader(threading.Thread):
         self.source = source
         self.outbox: queue.Queue = queue.Queue(maxsize=depth)
         self.seconds = 0.0
+        self.cpu = 0.0
         self.stop = threading.Event()
 
     def run(self) -> None:
         iterator = iter(self.source.batches())
         try:
             while not self.stop.is_set():
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.thread_time()
                 try:
                     batch = next(iterator)
                 except StopIteration:
                     break
                 finally:
                     self.seconds += time.perf_counter() - started
+                    self.cpu += time.thread_time() - cpu
                 self.outbox.put(batch)
         except BaseException as exc:
             self.outbox.put(exc)
@@ -123,7 +136,9 @@ def run(source: Source | str | Path, rules: ResourceRules | Mapping[str, Any], s
         source = open_source(source, **options)
     governor = Governor(rules, keys=keys, today=today, mask=sinks.share is not None)
     share_qi = [c for c in rules.quasi_identifiers if sinks.share is not None]
-    counter = KAnonymityCounter(share_qi) if share_qi else None
+    counter = None
+    if share_qi:
+        counter = KCounter(share_qi) if governor.fast is not None else KAnonymityCounter(share_qi)
 
     def mask_and_count(clean_frame):
         batch = governor.mask(clean_frame)
@@ -131,15 +146,19 @@ def run(source: Source | str | Path, rules: ResourceRules | Mapping[str, Any], s
             counter.add(batch.select(share_qi))
         return batch
 
+    # A writer holds at most one batch waiting (sinks such as the lake queue more themselves); the
+    # reader may run ``queue_depth`` batches ahead.
     writers = {
-        zone: _Writer(zone, sink, queue_depth, transform=mask_and_count if zone == "share" else None)
+        zone: _Writer(zone, sink, 1, transform=mask_and_count if zone == "share" else None)
         for zone, sink in sinks.resolved().items()
     }
     reader = _Reader(source, queue_depth)
     summary = LoadSummary(resource=rules.resource, version=rules.version, source=getattr(source, "name", str(source)))
     stage = Counter()
+    stage_cpu = Counter()
     by_rule, by_first = Counter(), Counter()
     started = time.perf_counter()
+    started_cpu = time.process_time()
     for w in writers.values():
         w.start()
     reader.start()
@@ -156,7 +175,9 @@ def run(source: Source | str | Path, rules: ResourceRules | Mapping[str, Any], s
             by_rule.update(result.by_rule)
             by_first.update(result.by_first_rule)
             stage.update(result.timings)
-            for zone, batch in (("raw", item), ("clean", result.clean), ("share", result.clean_frame),
+            stage_cpu.update(result.cpu_timings)
+            _release_free_memory()
+            for zone, batch in (("raw", item), ("clean", result.clean), ("share", result.deferred()),
                                 ("quarantine", result.quarantine)):
                 if zone in writers and batch is not None:
                     writers[zone].inbox.put(batch)
@@ -195,6 +216,13 @@ def run(source: Source | str | Path, rules: ResourceRules | Mapping[str, Any], s
     if "share" in writers:
         summary.timings["mask"] = writers["share"].transform_seconds
     summary.timings.update({f"write_{zone}": w.seconds for zone, w in writers.items()})
+    stage_cpu.pop("mask", None)
+    cpu = {"read": reader.cpu, **dict(stage_cpu)}
+    if "share" in writers:
+        cpu["mask"] = writers["share"].transform_cpu
+    cpu.update({f"write_{zone}": w.cpu for zone, w in writers.items()})
+    cpu["other"] = max(0.0, time.process_time() - started_cpu - sum(cpu.values()))
+    summary.cpu_seconds = cpu
     if counter is not None:
         summary.k_anonymity = asdict(counter.report(rules.k_anonymity, show=10))
     summary.quality = governor.quality.report(
@@ -202,6 +230,31 @@ def run(source: Source | str | Path, rules: ResourceRules | Mapping[str, Any], s
         has_unique=bool(rules.unique_keys), has_cross=bool(rules.cross_field),
     ).to_dict()
     return summary
+
+
+def _malloc_trim():
+    """glibc's ``malloc_trim`` (None elsewhere). Batches are allocated on one thread and freed on
+    another, so each thread's malloc arena keeps pages the others freed; trimming once per
+    batch hands them back and keeps the resident size flat (a few ms per call)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return trim
+
+
+_TRIM = _malloc_trim()
+
+
+def _release_free_memory() -> None:
+    if _TRIM is not None:
+        _TRIM(0)
 
 
 def _raise_writer_error(writers: dict[str, _Writer]) -> None:

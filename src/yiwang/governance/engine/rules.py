@@ -66,8 +66,8 @@ class AgeBandMask(_Strict):
     """Replace a birth date by an age band (e.g. ``30-39``) at a reference date."""
 
     method: Literal["age_band"] = "age_band"
-    width: int = 10
-    top: int = 80  # ages >= top share one band "80+"
+    width: int = Field(10, gt=0)
+    top: int = Field(80, ge=0)  # ages >= top share one band "80+"
     reference_date: str | None = None  # ISO date; default: the load date
 
 
@@ -76,7 +76,7 @@ class PseudonymMask(_Strict):
 
     method: Literal["pseudonym"] = "pseudonym"
     key_id: str = "default"
-    length: int = 64  # hex characters kept (<= 64)
+    length: int = Field(64, ge=1, le=64)  # hex characters kept
 
 
 class EncryptMask(_Strict):

@@ -23,11 +23,23 @@ from .common import DEFAULT_MAX_BYTES, check_size, clean_header_name, select_col
 from .encoding import CHUNK_BYTES, canonical_encoding, check_declared_encoding, detect_encoding, utf8_chunks
 
 NL, CR, QUOTE = 10, 13, 34
+_KERNEL_ENCODINGS = ("utf-8", "utf-8-sig", "gbk", "gb18030")
+
+
+def _kernels_enabled() -> bool:
+    from ..kernels import enabled
+
+    return enabled()
 
 
 @dataclass
 class CsvSource:
-    """A delimited text file. ``encoding=None`` detects it; ``delimiter=None`` guesses it."""
+    """A delimited text file. ``encoding=None`` detects it; ``delimiter=None`` guesses it.
+
+    ``decoder``: ``"auto"`` (the compiled decode-and-split kernel for UTF-8/GBK/GB18030 when
+    numba is present, else C iconv + Arrow), ``"kernel"``, ``"iconv"`` or ``"python"`` (the
+    last two force the reference path).
+    """
 
     path: Path | str
     encoding: str | None = None
@@ -53,6 +65,11 @@ class CsvSource:
         else:
             encoding = detect_encoding(path)
         self.detected_encoding = encoding
+        if self.decoder in ("auto", "kernel") and _kernels_enabled() and encoding in _KERNEL_ENCODINGS:
+            from .fastcsv import FastCsvReader
+
+            yield from FastCsvReader(self, str(path), encoding).read_file(path)
+            return
         chunks = utf8_chunks(path, encoding, decoder=self.decoder, chunk_bytes=self.chunk_bytes)
         yield from _CsvReader(self, str(path), encoding).read(chunks)
 

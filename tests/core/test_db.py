@@ -1,0 +1,74 @@
+"""SQLite transactions: reads begin deferred (never wait for a writer); writes hold the lock from the start."""
+
+import threading
+import time
+
+from sqlalchemy import text
+
+from yiwang.core.db import make_engine, reads_first
+
+
+def _engine(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (v INTEGER)"))
+    return engine
+
+
+def test_reads_do_not_wait_for_a_writer(tmp_path):
+    engine = _engine(tmp_path)
+    writer = engine.connect()
+    writer.begin()
+    writer.execute(text("INSERT INTO t VALUES (1)"))  # holds the write lock, uncommitted
+    reads_first(True)
+    try:
+        started = time.perf_counter()
+        with engine.connect() as reader:
+            assert reader.execute(text("SELECT count(*) FROM t")).scalar_one() == 0  # WAL snapshot
+        assert time.perf_counter() - started < 1.0
+    finally:
+        reads_first(False)
+        writer.rollback()
+        writer.close()
+
+
+def test_a_reading_transaction_that_writes_upgrades_safely(tmp_path):
+    """Another writer commits between our read and our write: we still write, without SQLITE_BUSY."""
+    engine = _engine(tmp_path)
+    reads_first(True)
+    try:
+        with engine.connect() as conn:
+            with conn.begin():
+                assert conn.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
+                other = threading.Thread(target=lambda: _insert(engine, 7))
+                other.start()
+                other.join()
+                conn.execute(text("INSERT INTO t VALUES (8)"))
+        with engine.connect() as conn:
+            assert sorted(r[0] for r in conn.execute(text("SELECT v FROM t"))) == [7, 8]
+    finally:
+        reads_first(False)
+
+
+def _insert(engine, value):
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO t VALUES (:v)"), {"v": value})
+
+
+def test_writes_by_default_begin_immediate(tmp_path):
+    engine = _engine(tmp_path)
+    first = engine.connect()
+    first.begin()
+    first.execute(text("SELECT 1"))  # IMMEDIATE: the write lock is taken at BEGIN, before any write
+    raw = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}").raw_connection()
+    raw.execute("PRAGMA busy_timeout=100")
+    try:
+        raw.execute("BEGIN IMMEDIATE")
+        acquired = True
+    except Exception:  # noqa: BLE001 - "database is locked"
+        acquired = False
+    finally:
+        raw.close()
+        first.rollback()
+        first.close()
+    assert not acquired
