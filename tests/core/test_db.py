@@ -3,7 +3,9 @@
 import threading
 import time
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from yiwang.core.db import make_engine, reads_first
 
@@ -72,3 +74,25 @@ def test_writes_by_default_begin_immediate(tmp_path):
         first.rollback()
         first.close()
     assert not acquired
+
+
+def test_reading_block_begins_deferred_and_restores_the_default(tmp_path):
+    from yiwang.core.db import reading
+
+    engine = _engine(tmp_path)
+    writer = engine.connect()
+    writer.begin()
+    writer.execute(text("INSERT INTO t VALUES (1)"))  # holds the write lock
+    try:
+        with reading():
+            with engine.connect() as reader:
+                started = time.perf_counter()
+                assert reader.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
+                assert time.perf_counter() - started < 1.0
+        with engine.connect() as other:  # outside the block: sessions begin immediate again
+            other.connection.driver_connection.execute("PRAGMA busy_timeout = 100")
+            with pytest.raises(OperationalError, match="locked"):
+                other.execute(text("SELECT 1"))
+    finally:
+        writer.rollback()
+        writer.close()

@@ -121,6 +121,20 @@ def reads_first(enabled: bool = True) -> contextvars.Token:
     return _reads_first.set(enabled)
 
 
+@contextmanager
+def reading() -> Iterator[None]:
+    """Sessions begun inside this block (this task or thread) begin deferred on SQLite.
+
+    For lookups made while a coroutine may suspend with its session open: a deferred read
+    holds no write lock, so it can never make the event loop and a writer wait on each other.
+    """
+    token = _reads_first.set(True)
+    try:
+        yield
+    finally:
+        _reads_first.reset(token)
+
+
 def make_sessionmaker(engine_or_conn) -> sessionmaker[Session]:
     return sessionmaker(bind=engine_or_conn, expire_on_commit=False, autoflush=True)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -123,6 +124,21 @@ def _classifier() -> dict:
             "handwritten_texts": metrics["handwritten_texts"]}
 
 
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop the server and every worker it started (its process group), even stuck ones."""
+    for sig, grace in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break  # the whole group is gone
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            continue
+        if sig == signal.SIGTERM:
+            time.sleep(0.5)  # then make sure no worker outlived the parent
+
+
 def _timed(fn, arg) -> float:
     t = time.perf_counter()
     fn(arg)
@@ -150,7 +166,8 @@ def run(rows: int | None = None, **kw) -> dict:
         base = f"http://127.0.0.1:{port}"
         server_log = (home / "server.log").open("w")
         proc = subprocess.Popen([sys.executable, "-m", "yiwang.cli", "up", "--port", str(port), "--workers",
-                                 str(workers)], env=env, stdout=subprocess.DEVNULL, stderr=server_log)
+                                 str(workers)], env=env, stdout=subprocess.DEVNULL, stderr=server_log,
+                                start_new_session=True)  # its own process group: no worker outlives the run
         deadline = time.time() + 120
         while time.time() < deadline:
             try:
@@ -192,11 +209,7 @@ def run(rows: int | None = None, **kw) -> dict:
         raise
     finally:
         if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            _stop(proc)
         shutil.rmtree(home, ignore_errors=True)
     result["classifier"] = _classifier()
     result["classifier_target_met"] = (result["classifier"]["texts_per_second"] >= 5000

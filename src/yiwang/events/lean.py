@@ -19,7 +19,7 @@ import orjson
 import structlog
 from pydantic import ValidationError
 
-from yiwang.core import i18n
+from yiwang.core import db, i18n
 from yiwang.core.audit import Origin
 from yiwang.core.errors import YiwangError
 from yiwang.core.i18n import _
@@ -106,10 +106,8 @@ class LeanIntake:
                     return await self.app(scope, _replay(body), send) or 0
                 items = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
                 fields = dict(items)
-                with factory() as session:
-                    report, actor = await asyncio.to_thread(open311.validate_request, session, fields, items, headers) \
-                        if apikeys.needs_lookup(fields.get("api_key")) else \
-                        open311.validate_request(session, fields, items, headers)
+                report, actor = await _off_loop(apikeys.needs_lookup(fields.get("api_key")), _validate_open311,
+                                                factory, fields, items, headers)
             else:
                 try:
                     data = MachineIntake.model_validate_json(body)
@@ -118,13 +116,8 @@ class LeanIntake:
                     exc = open311.Open311Error(422, "invalid", _("Invalid input at %(where)s: %(msg)s",
                                                where=".".join(str(p) for p in first.get("loc", ())), msg=first.get("msg")))
                     return await self._refuse(factory, send, exc, path, ip, request_id, machine=True)
-                with factory() as session:
-                    actor = apikeys.actor_for_key(session, headers.get("x-api-key"))
-                    key = headers.get("idempotency-key") or data.idempotency_key or f"ref:{data.source_ref}"
-                    report = intake.build(session, channel=data.channel, description=data.description,
-                                          category_code=data.category_code, lng=data.long, lat=data.lat,
-                                          address=data.address, client=actor.display_name, source_ref=data.source_ref,
-                                          idem_key=f"{actor.display_name}:{key}"[:200], defer_locate=True)
+                report, actor = await _off_loop(apikeys.needs_lookup(headers.get("x-api-key")), _validate_machine,
+                                                factory, data, headers)
         except open311.Open311Error as exc:
             return await self._refuse(factory, send, exc, path, ip, request_id, machine=path == MACHINE)
         except YiwangError as exc:
@@ -153,6 +146,31 @@ class LeanIntake:
         payload = {"detail": exc.description, "code": exc.code} if machine else open311.error_body(exc)
         await _send(send, exc.status, payload, request_id)
         return exc.status
+
+
+async def _off_loop(needs_database: bool, fn, *args):
+    """Run a validation inline when it will not touch the database (a cached key), else in a thread.
+
+    Never on the event loop and never across an ``await`` with a session open: a loop blocked on
+    the database while a suspended request holds a transaction is a deadlock.
+    """
+    return await asyncio.to_thread(fn, *args) if needs_database else fn(*args)
+
+
+def _validate_open311(factory, fields: dict, items: list, headers: dict):
+    with db.reading(), factory() as session:
+        return open311.validate_request(session, fields, items, headers)
+
+
+def _validate_machine(factory, data: MachineIntake, headers: dict):
+    with db.reading(), factory() as session:
+        actor = apikeys.actor_for_key(session, headers.get("x-api-key"))
+        key = headers.get("idempotency-key") or data.idempotency_key or f"ref:{data.source_ref}"
+        report = intake.build(session, channel=data.channel, description=data.description,
+                              category_code=data.category_code, lng=data.long, lat=data.lat, address=data.address,
+                              client=actor.display_name, source_ref=data.source_ref,
+                              idem_key=f"{actor.display_name}:{key}"[:200], defer_locate=True)
+        return report, actor
 
 
 def _replay(body: bytes):

@@ -82,6 +82,9 @@ class Case(Base):
     __table_args__ = (
         Index("ix_events_cases_phone", "reporter_phone_index"),
         Index("ix_events_cases_cat_created", "category_code", "created_at"),
+        # Duplicate search (same class, a few metres, a day): covers the whole filter, so the
+        # lookup of each new case reads a handful of index entries, whatever the day's volume.
+        Index("ix_events_cases_near", "category_code", "lat", "lng", "created_at", "status"),
     )
 
 

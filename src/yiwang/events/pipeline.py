@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Float, Integer, String, and_, bindparam, column, func, insert, select, update, values
 from sqlalchemy.orm import Session
 
 from yiwang.core import audit, db
@@ -44,48 +45,67 @@ def _claim(session: Session, limit: int):
 
 
 def _duplicates(session: Session, ids, codes, lngs, lats, created) -> dict[int, int]:
-    """Earlier open case of the same class within the distance and time window, per case id."""
+    """Earlier open case of the same class within the distance and time window, per case id.
+
+    One query joins the batch's search windows (a VALUES list: class, box around the point,
+    time span) to the cases and keeps the nearest neighbour of each, so the database returns
+    at most one row per new case; the exact great-circle distance is then checked in numpy.
+    """
     s = get_events_settings()
     have = [i for i in range(len(ids)) if codes[i] and lngs[i] is not None]
     if not have:
         return {}
     window = dt.timedelta(hours=s.duplicate_hours)
-    pad = s.duplicate_metres / 111_000 * 2
-    lo = min(created[i] for i in have) - window
-    hi = max(created[i] for i in have)
-    cands = session.execute(
-        select(Case.id, Case.category_code, Case.lng, Case.lat, Case.created_at)
-        .where(Case.category_code.in_({codes[i] for i in have}), Case.created_at >= lo, Case.created_at <= hi,
-               Case.status.not_in(("invalid", "merged")), Case.lng.is_not(None),
-               Case.lng.between(min(lngs[i] for i in have) - pad, max(lngs[i] for i in have) + pad),
-               Case.lat.between(min(lats[i] for i in have) - pad, max(lats[i] for i in have) + pad))).all()
-    found: dict[int, int] = {}
-    if not cands:
-        return found
-    c_id = np.array([c[0] for c in cands])
-    c_code = np.array([c[1] for c in cands])
-    c_xy = np.radians(np.array([(c[2], c[3]) for c in cands], dtype=float))
-    c_time = np.array([c[4].timestamp() for c in cands])
-    b_code = np.array([codes[i] for i in have])
-    b_id = np.array([ids[i] for i in have])
-    b_xy = np.radians(np.array([(lngs[i], lats[i]) for i in have], dtype=float))
-    b_time = np.array([created[i].timestamp() for i in have])
-    for code in np.unique(b_code):  # one distance matrix per category (vectorised)
-        bi, ci = np.nonzero(b_code == code)[0], np.nonzero(c_code == code)[0]
-        if not len(ci):
-            continue
-        dlat = c_xy[ci, 1][None, :] - b_xy[bi, 1][:, None]
-        dlng = c_xy[ci, 0][None, :] - b_xy[bi, 0][:, None]
-        a = np.sin(dlat / 2) ** 2 + np.cos(b_xy[bi, 1])[:, None] * np.cos(c_xy[ci, 1])[None, :] * np.sin(dlng / 2) ** 2
-        dist = 2 * EARTH_M * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
-        ok = ((dist <= s.duplicate_metres) & (c_id[ci][None, :] < b_id[bi][:, None])
-              & (c_time[ci][None, :] >= b_time[bi][:, None] - window.total_seconds()))
-        dist = np.where(ok, dist, np.inf)
-        best = dist.argmin(axis=1)
-        for row, col in enumerate(best):
-            if np.isfinite(dist[row, col]):
-                found[int(b_id[bi[row]])] = int(c_id[ci][col])
-    return found
+    pad_lat = s.duplicate_metres / 111_000 * 1.2
+    rows = [(ids[i], codes[i], lngs[i], lats[i], float(np.cos(np.radians(lats[i]))), _pad_lng(pad_lat, lats[i]),
+             created[i] - window, created[i]) for i in have]
+    pairs = []
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start:start + _CHUNK]
+        chunk += [chunk[-1]] * (_CHUNK - len(chunk))  # a fixed shape: the statement is compiled once
+        params = {f"{name}{k}": v for k, row in enumerate(chunk) for name, v in zip(_WINDOW, row, strict=True)}
+        params["pad_lat"] = pad_lat
+        pairs += session.execute(_nearest_statement(), params).all()
+    if not pairs:
+        return {}
+    where = {ids[i]: (lngs[i], lats[i]) for i in have}
+    c_xy = np.radians(np.array([(p[2], p[3]) for p in pairs], dtype=float))
+    b_xy = np.radians(np.array([where[p[0]] for p in pairs], dtype=float))
+    dlat, dlng = c_xy[:, 1] - b_xy[:, 1], c_xy[:, 0] - b_xy[:, 0]
+    a = np.sin(dlat / 2) ** 2 + np.cos(b_xy[:, 1]) * np.cos(c_xy[:, 1]) * np.sin(dlng / 2) ** 2
+    dist = 2 * EARTH_M * np.arcsin(np.sqrt(np.minimum(a, 1.0)))  # the exact check, nearest candidates only
+    return {int(p[0]): int(p[1]) for p, d in zip(pairs, dist.tolist(), strict=True) if d <= s.duplicate_metres}
+
+
+_CHUNK = 100
+_WINDOW = ("bid", "code", "lng", "lat", "kx", "pad_lng", "t_lo", "t_hi")
+
+
+@cache
+def _nearest_statement():
+    """Nearest earlier open case of the same class inside each window (rank 1 per new case)."""
+    when = Case.created_at.type
+    types = {"bid": Integer, "code": String, "lng": Float, "lat": Float, "kx": Float, "pad_lng": Float,
+             "t_lo": when, "t_hi": when}
+    boxes = values(*(column(n, types[n]) for n in _WINDOW), name="windows").data(
+        [tuple(bindparam(f"{n}{k}", type_=types[n]) for n in _WINDOW) for k in range(_CHUNK)]).cte("windows")
+    pad_lat = bindparam("pad_lat", type_=Float)
+    # Squared equirectangular distance (degrees): orders neighbours exactly enough at 50 m.
+    dx, dy = (Case.lng - boxes.c.lng) * boxes.c.kx, Case.lat - boxes.c.lat
+    near = (select(boxes.c.bid, Case.id.label("cid"), Case.lng, Case.lat,
+                   func.row_number().over(partition_by=boxes.c.bid, order_by=(dx * dx + dy * dy, Case.id))
+                   .label("rank"))
+            .join(boxes, and_(Case.category_code == boxes.c.code, Case.created_at >= boxes.c.t_lo,
+                              Case.created_at <= boxes.c.t_hi, Case.id < boxes.c.bid,
+                              Case.lat.between(boxes.c.lat - pad_lat, boxes.c.lat + pad_lat),
+                              Case.lng.between(boxes.c.lng - boxes.c.pad_lng, boxes.c.lng + boxes.c.pad_lng)))
+            .where(Case.status.not_in(("invalid", "merged"))).subquery())
+    return select(near.c.bid, near.c.cid, near.c.lng, near.c.lat).where(near.c.rank == 1).distinct()
+
+
+def _pad_lng(pad_lat: float, lat: float) -> float:
+    """Degrees of longitude spanning as far as ``pad_lat`` degrees of latitude, at this latitude."""
+    return pad_lat / max(np.cos(np.radians(lat)), 0.01)
 
 
 def _accept_entries(session: Session, rows) -> list[dict]:

@@ -50,6 +50,9 @@ async def _resolve_actor(request: Request, session: Session) -> Actor | None:
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
             actor = actor_for_session(session, cookie)
+            # End the transaction before any await: on SQLite a write lock held by a suspended
+            # request would stall every writer (and deadlock the event loop if it waits too).
+            db.commit(session)
             if actor is not None:
                 if request.url.path.startswith("/api/"):
                     await web.verify_csrf(request)
