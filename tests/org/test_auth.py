@@ -136,3 +136,22 @@ def test_cookie_session_api_write_needs_csrf_header(as_role):
     token = csrf_from(c.get("/workspace").text)
     r = c.post("/api/v1/me/tokens", json={"name": "from browser"}, headers={"X-CSRF-Token": token})
     assert r.status_code == 201
+
+
+def test_resolving_a_browser_session_ends_the_transaction_before_awaiting(as_role, db):
+    """A session cookie is checked in a transaction that is over before the CSRF check awaits the body:
+    on SQLite an open write transaction across an await would hold the writer lock for every process."""
+    import asyncio
+
+    from starlette.requests import Request
+
+    from yiwang.core.web import SESSION_COOKIE
+    from yiwang.org.deps import _resolve_actor
+
+    cookie = as_role["case_handler"].cookies.get(SESSION_COOKIE)
+    scope = {"type": "http", "method": "POST", "path": "/workspace", "query_string": b"",
+             "headers": [(b"cookie", f"{SESSION_COOKIE}={cookie}".encode())]}
+    request = Request(scope)
+    actor = asyncio.run(_resolve_actor(request, db))
+    assert actor is not None and actor.username == "handler"
+    assert not db.in_transaction()
