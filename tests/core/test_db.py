@@ -76,8 +76,11 @@ def test_writes_by_default_begin_immediate(tmp_path):
     assert not acquired
 
 
-def test_reading_block_begins_deferred_and_restores_the_default(tmp_path):
+def test_reading_block_begins_deferred_and_restores_the_default(tmp_path, monkeypatch):
+    from yiwang.core import db as coredb
     from yiwang.core.db import reading
+
+    monkeypatch.setattr(coredb, "BUSY_SECONDS", 0.2)
 
     engine = _engine(tmp_path)
     writer = engine.connect()
@@ -96,3 +99,46 @@ def test_reading_block_begins_deferred_and_restores_the_default(tmp_path):
     finally:
         writer.rollback()
         writer.close()
+
+
+def test_writers_queue_on_the_writer_lock_and_get_it_when_the_holder_commits(tmp_path):
+    engine = _engine(tmp_path)
+    events: list[tuple[str, float]] = []
+    first = engine.connect()
+    first.begin()
+    first.execute(text("INSERT INTO t VALUES (1)"))
+
+    def second_writer():
+        with engine.begin() as conn:
+            events.append(("second began", time.perf_counter()))
+            conn.execute(text("INSERT INTO t VALUES (2)"))
+
+    waiter = threading.Thread(target=second_writer)
+    waiter.start()
+    time.sleep(0.3)
+    assert events == []  # still queued behind the first writer
+    first.commit()
+    committed = time.perf_counter()
+    waiter.join(timeout=5)
+    first.close()
+    assert events and events[0][1] >= committed  # it began only once the first writer had committed
+    with engine.connect() as conn:
+        assert sorted(r[0] for r in conn.execute(text("SELECT v FROM t"))) == [1, 2]
+
+
+def test_a_connection_returned_to_the_pool_never_keeps_the_writer_lock(tmp_path, monkeypatch):
+    from yiwang.core import db as coredb
+
+    monkeypatch.setattr(coredb, "BUSY_SECONDS", 2.0)
+    engine = _engine(tmp_path)
+    abandoned, other = engine.connect(), engine.connect()
+    other.close()  # the pool now hands out this other connection first (FIFO)
+    abandoned.begin()
+    abandoned.execute(text("INSERT INTO t VALUES (1)"))
+    abandoned.close()  # no commit: the pool rolls back — and the writer lock goes with it
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO t VALUES (2)"))
+    assert time.perf_counter() - started < 1.0
+    with engine.connect() as conn:
+        assert [r[0] for r in conn.execute(text("SELECT v FROM t"))] == [2]

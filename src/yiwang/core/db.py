@@ -7,7 +7,8 @@ start with ``BEGIN IMMEDIATE`` — except inside read requests (``reads_first()`
 GET/HEAD by the web layer), which start deferred so that pages never wait behind a
 writer; if such a transaction does write (an audit entry for a personal-data read, say),
 it has written nothing yet, so it is ended and reopened with ``BEGIN IMMEDIATE`` just
-before its first write.
+before its first write. Writers queue on ``core.writer_lock`` before ``BEGIN IMMEDIATE``, so
+the write lock passes from one to the next at once instead of after a busy-handler sleep.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import re
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -22,8 +24,11 @@ from pathlib import Path
 
 from sqlalchemy import DateTime, Engine, MetaData, Text, create_engine, event, text
 from sqlalchemy import String
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from yiwang.core import writer_lock
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -77,32 +82,41 @@ def make_engine(url: str, **kwargs) -> Engine:
             connect_args={"check_same_thread": False, "timeout": 30, "isolation_level": None},
             **kwargs,
         )
-        _install_sqlite_pragmas(engine)
+        _install_sqlite_pragmas(engine, path if path and path != ":memory:" else None)
         return engine
     url = url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
 
 
-def _install_sqlite_pragmas(engine: Engine) -> None:
+def _install_sqlite_pragmas(engine: Engine, path: str | None) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):
+    def _on_connect(dbapi_conn, record):
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
         cur.close()
+        if path:
+            writer_lock.open_for(record.info, path)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         deferred = _reads_first.get()
-        conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+        if not deferred:
+            _acquire_writer(conn.connection.info)
+        try:
+            conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+        except BaseException:
+            writer_lock.release(conn.connection.info)
+            raise
         conn.info["sqlite_deferred"] = deferred
 
     @event.listens_for(engine, "before_cursor_execute")
     def _before_write(conn, cursor, statement, parameters, context, executemany):
         if conn.info.get("sqlite_deferred") and _WRITE_VERBS.match(statement):
             cursor.execute("COMMIT")  # the read-only part: nothing to lose
+            _acquire_writer(conn.connection.info)
             cursor.execute("BEGIN IMMEDIATE")
             conn.info["sqlite_deferred"] = False
 
@@ -111,7 +125,47 @@ def _install_sqlite_pragmas(engine: Engine) -> None:
     def _on_end(conn):
         conn.info.pop("sqlite_deferred", None)
 
+    _release_after(engine.dialect, "do_commit")  # the "commit" event fires before the commit
+    _release_after(engine.dialect, "do_rollback")
 
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn, record):
+        writer_lock.release(record.info)  # never keep the lock in the pool
+
+    @event.listens_for(engine, "close")
+    @event.listens_for(engine, "close_detached")
+    def _on_close(*args):
+        info = args[1].info if len(args) > 1 else None
+        if info is not None:
+            writer_lock.close(info)
+
+
+def _acquire_writer(info: dict) -> None:
+    try:
+        writer_lock.acquire(info, BUSY_SECONDS)
+    except sqlite3.OperationalError as exc:  # the same error type as SQLite's own "database is locked"
+        raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
+
+
+def _release_after(dialect, name: str) -> None:
+    """Release the writer lock once this dialect's commit or rollback has really ended the transaction."""
+    inner = getattr(dialect, name)
+
+    def wrapped(dbapi_connection):
+        try:
+            inner(dbapi_connection)
+        finally:
+            try:
+                info = dbapi_connection.info  # the pool's record of the connection
+            except (AttributeError, NotImplementedError):  # a raw or ad-hoc connection: never locked
+                info = None
+            if isinstance(info, dict):
+                writer_lock.release(info)
+
+    setattr(dialect, name, wrapped)
+
+
+BUSY_SECONDS = 30.0
 _reads_first: contextvars.ContextVar[bool] = contextvars.ContextVar("yiwang_reads_first", default=False)
 _WRITE_VERBS = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 
