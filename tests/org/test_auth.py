@@ -142,6 +142,7 @@ def test_resolving_a_browser_session_ends_the_transaction_before_awaiting(as_rol
     """A session cookie is checked in a transaction that is over before the CSRF check awaits the body:
     on SQLite an open write transaction across an await would hold the writer lock for every process."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     from starlette.requests import Request
 
@@ -152,6 +153,7 @@ def test_resolving_a_browser_session_ends_the_transaction_before_awaiting(as_rol
     scope = {"type": "http", "method": "POST", "path": "/workspace", "query_string": b"",
              "headers": [(b"cookie", f"{SESSION_COOKIE}={cookie}".encode())]}
     request = Request(scope)
-    actor = asyncio.run(_resolve_actor(request, db))
+    with ThreadPoolExecutor(1) as pool:  # its own thread: the browser tests may leave a loop running in this one
+        actor = pool.submit(asyncio.run, _resolve_actor(request, db)).result()
     assert actor is not None and actor.username == "handler"
     assert not db.in_transaction()
