@@ -1,4 +1,4 @@
-"""A committed installation for the governance tests (see lake_helpers)."""
+"""A committed installation for the governance tests (fixtures in lake_fixtures, helpers in lake_helpers)."""
 
 from __future__ import annotations
 
@@ -6,59 +6,6 @@ import os
 import sys
 
 os.environ.setdefault("YIWANG_GOVERNANCE_BACKGROUND", "false")
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "lake"))  # lake_helpers
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "lake"))  # lake_helpers, lake_fixtures
 
-import pytest  # noqa: E402
-from fastapi.testclient import TestClient  # noqa: E402
-
-import lake_helpers  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def lake_install(tmp_path_factory):
-    settings, database = lake_helpers.install(tmp_path_factory.mktemp("govhome"))
-    yield settings
-    from yiwang import lake
-
-    lake.close_all()
-    database.drop()
-
-
-@pytest.fixture(scope="session")
-def lake_factory(lake_install):
-    from yiwang.core.db import make_engine, make_sessionmaker
-
-    engine = make_engine(lake_install.db_url)
-    yield make_sessionmaker(engine)
-    engine.dispose()
-
-
-@pytest.fixture
-def lake_app(lake_install, lake_factory):
-    from yiwang.app import create_app
-
-    return create_app(lake_install, session_factory=lake_factory)
-
-
-@pytest.fixture
-def lake_client(lake_app):
-    with TestClient(lake_app) as c:
-        yield c
-
-
-@pytest.fixture
-def signed_in(lake_app, lake_install):
-    """``signed_in("officer")`` → a client of the lake installation signed in as that demo user."""
-    from helpers import login
-
-    opened = []
-
-    def _login(username: str) -> TestClient:
-        c = TestClient(lake_app)
-        c.__enter__()
-        opened.append(c)
-        return login(c, username, lake_install.demo_password)
-
-    yield _login
-    for c in opened:
-        c.__exit__(None, None, None)
+from lake_fixtures import lake_app, lake_client, lake_factory, lake_install, signed_in  # noqa: E402, F401
