@@ -6,6 +6,7 @@ Domains are registered bottom-up in the order of ARCHITECTURE.md's layers.
 from __future__ import annotations
 
 import importlib
+from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -19,8 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from yiwang import __version__
 from yiwang.core import crypto, web
 from yiwang.core.config import Settings, get_settings
-from yiwang.core.db import make_engine, make_sessionmaker
+from yiwang.core.db import make_engine, make_sessionmaker, sqlite_file
 from yiwang.core.logs import configure_logging
+from yiwang.core.wal import Checkpointer
 
 DOMAINS = ("org", "catalog", "lake", "governance", "events", "cockpit")  # registration order: lowest layer first
 
@@ -62,10 +64,30 @@ def create_app(settings: Settings | None = None, *, session_factory: sessionmake
     static_dir = Path(str(resources.files("yiwang") / "core" / "static"))
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
     _register_ops(app)
+    _checkpoint_in_background(app)
 
     for name in DOMAINS:
         importlib.import_module(f"yiwang.{name}").register(app)
     return app
+
+
+def _checkpoint_in_background(app: FastAPI) -> None:
+    """SQLite: copy the write-ahead log back in a thread of its own, not inside writers' commits."""
+    path = sqlite_file(app.state.engine) if app.state.engine is not None else None
+    if path is None:
+        return
+    previous = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(a):
+        checkpointer = Checkpointer(path).start()
+        try:
+            async with previous(a) as state:
+                yield state
+        finally:
+            checkpointer.close()
+
+    app.router.lifespan_context = lifespan
 
 
 def _register_ops(app: FastAPI) -> None:

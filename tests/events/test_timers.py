@@ -4,6 +4,8 @@ racing on separate connections never escalate a case twice."""
 import datetime as dt
 import threading
 
+import pytest
+
 from ev_helpers import POINT
 from helpers import new_database
 from sqlalchemy import func, insert, select
@@ -125,3 +127,13 @@ def test_two_concurrent_ticks_escalate_each_case_exactly_once(tmp_path):
     finally:
         engine.dispose()
         database.drop()
+
+
+def test_the_due_case_query_reads_the_next_check_index(db):
+    """On the status index SQLite would read every open case inside the tick's write transaction."""
+    if db.get_bind().dialect.name != "sqlite":
+        pytest.skip("SQLite's query planner only: PostgreSQL plans by its statistics")
+    stmt = timers.due_cases(dt.datetime(2026, 11, 29, tzinfo=dt.UTC), 2000, "sqlite")
+    compiled = stmt.compile(db.get_bind(), compile_kwargs={"literal_binds": True})
+    plan = " ".join(str(r[-1]) for r in db.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+    assert "ix_events_cases_next_check_at" in plan, plan

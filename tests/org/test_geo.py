@@ -113,3 +113,18 @@ def test_unknown_town_codes_raise(code):
         geo.town(code)
     with pytest.raises(KeyError):
         geo.random_points(code, 1, np.random.default_rng(0))
+
+
+def test_the_raster_fast_path_agrees_with_the_polygon_everywhere():
+    """Points at random over the region and right next to every vertex of the outline."""
+    outline = geo.city_outline()
+    rng = np.random.default_rng(7)
+    lons, lats = rng.uniform(120.7, 121.3, 50000), rng.uniform(31.0, 31.65, 50000)
+    edge = shapely.get_coordinates(outline)
+    jitter = rng.normal(0, 2e-5, edge.shape)
+    lons = np.concatenate([lons, edge[:, 0] + jitter[:, 0]])
+    lats = np.concatenate([lats, edge[:, 1] + jitter[:, 1]])
+    exact = shapely.contains_xy(outline, lons, lats)
+    assert exact[-len(edge):].any() and not exact[-len(edge):].all()  # the vertex points straddle the line
+    assert (geo.contains_many(lons, lats) == exact).all()
+    assert all(geo.contains(x, y) == e for x, y, e in zip(lons[-3000:], lats[-3000:], exact[-3000:], strict=True))

@@ -28,7 +28,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from yiwang.core import writer_lock
+from yiwang.core import wal, writer_lock
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -88,6 +88,14 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
 
 
+def sqlite_file(engine: Engine) -> str | None:
+    """The database file of a SQLite engine (None for PostgreSQL or an in-memory database)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    path = engine.url.database
+    return path if path and path != ":memory:" else None
+
+
 def _install_sqlite_pragmas(engine: Engine, path: str | None) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, record):
@@ -96,6 +104,8 @@ def _install_sqlite_pragmas(engine: Engine, path: str | None) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
+        if path:
+            cur.execute(f"PRAGMA wal_autocheckpoint={wal.AUTOCHECKPOINT_PAGES}")  # web processes checkpoint (core.wal)
         cur.close()
         if path:
             writer_lock.open_for(record.info, path)

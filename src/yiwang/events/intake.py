@@ -6,8 +6,8 @@ triage ``pending``: classification, duplicate detection and the department propo
 afterwards in the triage worker, so acceptance stays fast and a 201 means the case is
 stored. ``accept_many`` writes a whole batch in one transaction — one multi-row INSERT of
 cases (``ON CONFLICT (idem_key) DO NOTHING``, so a retried idempotency key returns the
-first case) and one of timeline rows — which is how the intake API keeps up with bursts
-(see ``batcher``).
+first case) and one of timeline rows, both straight through the driver (``core.bulk``) —
+which is how the intake API keeps up with bursts (see ``batcher``).
 
 The acceptance's audit entry (who, from which address, which channel — kept on the
 ``accept`` timeline row) is chained by the triage worker, in the same transaction that
@@ -24,11 +24,12 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from typing import NamedTuple
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from yiwang.core import db
+from yiwang.core import bulk, db
 from yiwang.core.audit import Origin
 from yiwang.core.crypto import blind_index
 from yiwang.core.errors import Invalid, PayloadTooLarge
@@ -150,13 +151,11 @@ def build(session: Session, *, channel: str, description: str | None, category_c
     return report
 
 
-def _insert(session: Session):
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(Case.__table__)
-    if dialect == "sqlite":
-        return sqlite.insert(Case.__table__)
-    raise NotImplementedError(f"intake needs PostgreSQL or SQLite, not {dialect}")
+class _Numbered(NamedTuple):
+    """What ``number`` reads of a case, for cases written without the ORM."""
+
+    id: int
+    created_at: dt.datetime
 
 
 def accept_many(session: Session, reports: list[Report], actors: list, origins: list[Origin]) -> list[Accepted]:
@@ -193,19 +192,20 @@ def accept_many(session: Session, reports: list[Report], actors: list, origins: 
             "escalation_level": 0, "reopen_count": 0, "return_count": 0, "supervise_count": 0, "version": 1,
         })
         row_index.append(i)
-    stmt = _insert(session)
-    stmt = stmt.on_conflict_do_nothing(index_elements=["idem_key"])
-    c = Case.__table__.c
-    returned = session.connection().execute(stmt.returning(c.id, c.token, c.created_at), rows).all() if rows else []
-    by_token = {token: (cid, created) for cid, token, created in returned}
+    dialect = session.get_bind().dialect
+    cases = bulk.prepare(dialect, Case.__table__, rows, returning=("id", "token"), conflict_do_nothing=("idem_key",))
+    actions = [_accept_action(reports[i], actors[i], origins[i], now) for i in row_index]
+    timeline = bulk.prepare(dialect, Action.__table__, actions)
+    # everything above is Python work done before the transaction; from here SQLite's writer lock is held
+    conn = session.connection()
+    ids_by_token = dict((token, cid) for cid, token in bulk.run(conn, cases))
     results: dict[int, Accepted] = {}
     new_rows = []
     for row, i in zip(rows, row_index, strict=True):
-        hit = by_token.get(row["token"])
-        if hit:
-            probe = Case(id=hit[0], created_at=hit[1])
-            results[i] = Accepted(hit[0], number(probe), row["token"], True)
-            new_rows.append((i, hit[0]))
+        cid = ids_by_token.get(row["token"])
+        if cid is not None:
+            results[i] = Accepted(cid, number(_Numbered(cid, row["created_at"])), row["token"], True)
+            new_rows.append((i, cid))
     missing = [reports[i].idem_key for i in row_index if i not in results]
     if missing:
         for case in session.execute(select(Case).where(Case.idem_key.in_(missing))).scalars():
@@ -215,17 +215,26 @@ def accept_many(session: Session, reports: list[Report], actors: list, origins: 
         if i not in results:
             results[i] = Accepted(*[getattr(results[first_of_key[r.idem_key]], f) for f in ("id", "number", "token")],
                                   False)
+    if len(new_rows) != len(row_index):  # some keys were taken by earlier requests: time line rows for the new only
+        new = {i for i, _cid in new_rows}
+        timeline = bulk.prepare(dialect, Action.__table__, [a for i, a in zip(row_index, actions, strict=True)
+                                                            if i in new])
     if new_rows:
-        session.connection().execute(insert(Action.__table__), [
-            {"case_id": cid, "at": now, "actor_id": getattr(actors[i], "user_id", None),
-             "actor_name": getattr(actors[i], "display_name", None) or getattr(actors[i], "username", None),
-             "action": "accept", "from_status": None, "to_status": "accepted", "note": None,
-             "detail": json.dumps({"channel": reports[i].channel, "username": getattr(actors[i], "username", None),
-                                   "ip": origins[i].ip, **({"attributes": reports[i].attributes}
-                                                           if reports[i].attributes else {})},
-                                  ensure_ascii=False)} for i, cid in new_rows])
+        timeline.set_column("case_id", [cid for _i, cid in new_rows])
+        bulk.run(conn, timeline)
     db.commit(session)
     return [results[i] for i in range(len(reports))]
+
+
+def _accept_action(report: Report, actor, origin: Origin, now: dt.datetime) -> dict:
+    """The ``accept`` time line row of a new case (its ``case_id`` is filled in once the case is written)."""
+    detail = {"channel": report.channel, "username": getattr(actor, "username", None), "ip": origin.ip}
+    if report.attributes:
+        detail["attributes"] = report.attributes
+    return {"case_id": None, "at": now, "actor_id": getattr(actor, "user_id", None),
+            "actor_name": getattr(actor, "display_name", None) or getattr(actor, "username", None),
+            "action": "accept", "from_status": None, "to_status": "accepted", "note": None,
+            "detail": json.dumps(detail, ensure_ascii=False)}
 
 
 def accept(session: Session, report: Report, *, actor, origin: Origin) -> Accepted:

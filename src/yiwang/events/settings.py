@@ -39,6 +39,8 @@ class EventsSettings(BaseSettings):
     duplicate_hours: float = Field(24, ge=0, le=720, description="... and this many hours is a probable duplicate.")
     sender: str = Field("logging", description="SMS/e-mail sender: `logging` or `module:Class` of a Sender.")
     batch_max: int = Field(256, ge=1, le=5000, description="Largest group commit of the intake batcher.")
+    batch_linger_ms: float = Field(8, ge=0, le=200, description="Under a burst, how long the intake batcher lets "
+                                   "a group commit fill before writing it (0: never wait).")
     bench_routes: bool = Field(False, description="Expose the bare benchmark endpoint (benchmarks only).")
 
 

@@ -38,16 +38,26 @@ log = structlog.get_logger("yiwang.events.timers")
 ORIGIN = Origin(ip="timer")
 
 
+def due_cases(now: dt.datetime, limit: int, dialect: str):
+    """The open cases whose light may have changed, oldest moment first.
+
+    ``status || ''`` keeps the planner on the next_check_at index: on the status index SQLite
+    reads every open case (0.4 s at 250,000 cases) inside the tick's write transaction, and
+    every intake commit of every process waits that long behind it.
+    """
+    c = Case.__table__.c
+    stmt = (select(c.id, c.step, c.step_started_at, c.yellow_at, c.due_at, c.warn_level, c.escalation_level,
+                   c.department_id, c.created_at)
+            .where(c.next_check_at <= now, c.status.concat("").in_(OPEN_STATUSES))
+            .order_by(c.next_check_at).limit(limit))
+    return stmt.with_for_update(skip_locked=True) if dialect == "postgresql" else stmt
+
+
 def tick(session: Session, *, now: dt.datetime | None = None, limit: int = 2000) -> dict[str, int]:
     """Process every case whose light may have changed; returns counts."""
     now = now or db.utcnow()
     c = Case.__table__.c
-    stmt = (select(c.id, c.step, c.step_started_at, c.yellow_at, c.due_at, c.warn_level, c.escalation_level,
-                   c.department_id, c.created_at)
-            .where(c.next_check_at <= now, c.status.in_(OPEN_STATUSES)).order_by(c.next_check_at).limit(limit))
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    rows = session.execute(stmt).all()
+    rows = session.execute(due_cases(now, limit, session.get_bind().dialect.name)).all()
     counts = {"checked": len(rows), "yellow": 0, "red": 0, "escalated": 0}
     if not rows:
         session.rollback()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -134,14 +135,58 @@ def town_cells() -> dict[str, BaseGeometry]:
     return result
 
 
+RASTER_CELLS = 256  # per side of the outline's bounding box: cells of about 140 m × 170 m
+
+
+_GEOS_LOCK = threading.Lock()  # a prepared geometry builds its index on first use: not from two threads at once
+
+
+@cache
+def _raster() -> tuple[tuple[float, float, float, float], np.ndarray]:
+    with _GEOS_LOCK:
+        return _build_raster()
+
+
+def _exact(lons, lats):
+    with _GEOS_LOCK:
+        return shapely.contains_xy(city_outline(), lons, lats)
+
+
+def _build_raster() -> tuple[tuple[float, float, float, float], np.ndarray]:
+    """The outline's bounding box cut into cells, each marked 0 outside, 2 inside or 1 on the boundary
+    (only points in boundary cells need the exact polygon test: about 3 % of the city's area)."""
+    outline = city_outline()
+    minx, miny, maxx, maxy = outline.bounds
+    xs, ys = np.linspace(minx, maxx, RASTER_CELLS + 1), np.linspace(miny, maxy, RASTER_CELLS + 1)
+    x0, y0 = np.meshgrid(xs[:-1], ys[:-1])
+    x1, y1 = np.meshgrid(xs[1:], ys[1:])
+    boxes = shapely.box(x0.ravel(), y0.ravel(), x1.ravel(), y1.ravel())
+    state = np.where(shapely.contains_properly(outline, boxes), 2, np.where(shapely.intersects(outline, boxes), 1, 0))
+    return (minx, miny, maxx, maxy), state.reshape(RASTER_CELLS, RASTER_CELLS).astype(np.int8)
+
+
 def contains(lon: float, lat: float) -> bool:
     """Is the point inside the city outline?"""
-    return bool(shapely.contains_xy(city_outline(), lon, lat))
+    (minx, miny, maxx, maxy), state = _raster()
+    if not (minx <= lon < maxx and miny <= lat < maxy):
+        return False
+    cell = state[int((lat - miny) / (maxy - miny) * RASTER_CELLS), int((lon - minx) / (maxx - minx) * RASTER_CELLS)]
+    return bool(cell == 2 or (cell == 1 and _exact(lon, lat)))
 
 
 def contains_many(lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
     """Vectorised :func:`contains` for arrays of coordinates."""
-    return shapely.contains_xy(city_outline(), np.asarray(lons, float), np.asarray(lats, float))
+    lons, lats = np.asarray(lons, float), np.asarray(lats, float)
+    (minx, miny, maxx, maxy), state = _raster()
+    inbox = (lons >= minx) & (lons < maxx) & (lats >= miny) & (lats < maxy)
+    col = np.clip(((lons - minx) / (maxx - minx) * RASTER_CELLS).astype(int), 0, RASTER_CELLS - 1)
+    row = np.clip(((lats - miny) / (maxy - miny) * RASTER_CELLS).astype(int), 0, RASTER_CELLS - 1)
+    cell = np.where(inbox, state[row, col], 0)
+    out = cell == 2
+    edge = np.nonzero(cell == 1)[0]
+    if len(edge):
+        out[edge] = _exact(lons[edge], lats[edge])
+    return out
 
 
 @cache
