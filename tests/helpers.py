@@ -86,3 +86,12 @@ def migrate_and_seed(settings: Settings) -> None:
     from yiwang.cli import prepare
 
     prepare(settings)
+
+
+def run_async(coro):
+    """``asyncio.run`` in a thread of its own: a browser test may leave an event loop running in this one."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()

@@ -2,6 +2,8 @@
 
 import asyncio
 
+from helpers import run_async
+
 from yiwang.events.batcher import Batcher
 
 
@@ -27,18 +29,18 @@ def _batcher(linger_ms: float) -> Batcher:
 
 
 def test_a_burst_batch_takes_the_reports_arriving_within_the_linger():
-    size, waited = asyncio.run(_fill_after(_batcher(40), [0.005, 0.010, 0.015, 0.200], burst=True))
+    size, waited = run_async(_fill_after(_batcher(40), [0.005, 0.010, 0.015, 0.200], burst=True))
     assert size == 4  # the three that came within 40 ms, not the one at 200 ms
     assert 0.03 <= waited < 0.15
 
 
 def test_an_isolated_report_is_written_at_once():
-    size, waited = asyncio.run(_fill_after(_batcher(40), [0.005], burst=False))
+    size, waited = run_async(_fill_after(_batcher(40), [0.005], burst=False))
     assert size == 1 and waited < 0.02
 
 
 def test_a_full_batch_does_not_wait():
     b = _batcher(500)
     b.max = 3
-    size, waited = asyncio.run(_fill_after(b, [0.001, 0.002, 0.003], burst=True))
+    size, waited = run_async(_fill_after(b, [0.001, 0.002, 0.003], burst=True))
     assert size == 3 and waited < 0.3

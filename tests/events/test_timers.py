@@ -5,7 +5,6 @@ import datetime as dt
 import threading
 
 import pytest
-
 from ev_helpers import POINT
 from helpers import new_database
 from sqlalchemy import func, insert, select

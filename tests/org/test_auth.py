@@ -141,9 +141,7 @@ def test_cookie_session_api_write_needs_csrf_header(as_role):
 def test_resolving_a_browser_session_ends_the_transaction_before_awaiting(as_role, db):
     """A session cookie is checked in a transaction that is over before the CSRF check awaits the body:
     on SQLite an open write transaction across an await would hold the writer lock for every process."""
-    import asyncio
-    from concurrent.futures import ThreadPoolExecutor
-
+    from helpers import run_async
     from starlette.requests import Request
 
     from yiwang.core.web import SESSION_COOKIE
@@ -153,7 +151,6 @@ def test_resolving_a_browser_session_ends_the_transaction_before_awaiting(as_rol
     scope = {"type": "http", "method": "POST", "path": "/workspace", "query_string": b"",
              "headers": [(b"cookie", f"{SESSION_COOKIE}={cookie}".encode())]}
     request = Request(scope)
-    with ThreadPoolExecutor(1) as pool:  # its own thread: the browser tests may leave a loop running in this one
-        actor = pool.submit(asyncio.run, _resolve_actor(request, db)).result()
+    actor = run_async(_resolve_actor(request, db))
     assert actor is not None and actor.username == "handler"
     assert not db.in_transaction()
