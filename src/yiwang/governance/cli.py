@@ -19,11 +19,33 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from yiwang.core.audit import Origin
 from yiwang.core.errors import YiwangError
 
-from yiwang.lake.cli import actor_named, platform  # the installation as the web sees it; --user's account
-
 err = Console(stderr=True, soft_wrap=True)
 ORIGIN = Origin(ip="cli")
 app = typer.Typer(no_args_is_help=True, help="Governance: loads, recovery of killed loads.")
+
+
+def platform():
+    """Settings and sessions of the installation, after every domain has registered."""
+    from yiwang.app import create_app
+    from yiwang.core.commands import session_factory, settings_or_exit
+
+    settings = settings_or_exit()
+    factory = session_factory(settings)
+    create_app(settings, session_factory=factory)
+    return settings, factory
+
+
+def actor_named(session, username: str | None):
+    from yiwang import org
+    from yiwang.core.security import SYSTEM_ACTOR
+
+    if not username:
+        return SYSTEM_ACTOR
+    actor = org.actor_for_username(session, username)
+    if actor is None:
+        err.print(f"[red]no active account {escape(username)!r}[/red]")
+        raise typer.Exit(2)
+    return actor
 
 
 def ingest(
