@@ -128,3 +128,18 @@ def test_the_raster_fast_path_agrees_with_the_polygon_everywhere():
     assert exact[-len(edge):].any() and not exact[-len(edge):].all()  # the vertex points straddle the line
     assert (geo.contains_many(lons, lats) == exact).all()
     assert all(geo.contains(x, y) == e for x, y, e in zip(lons[-3000:], lats[-3000:], exact[-3000:], strict=True))
+
+
+def test_points_at_the_edges_of_the_raster_and_not_numbers_are_outside_or_exact():
+    import warnings
+
+    minx, miny, maxx, maxy = geo.city_outline().bounds
+    below_top = np.nextafter(maxy, miny)
+    lons = np.array([np.nan, minx, np.nextafter(maxx, minx), 1e300, 121.0])
+    lats = np.array([31.3, miny, below_top, 31.3, np.nan])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no invalid-cast warnings from NaN or huge values
+        many = geo.contains_many(lons, lats)
+    assert not many[[0, 3, 4]].any()
+    assert list(many) == [geo.contains(x, y) for x, y in zip(lons, lats, strict=True)]
+    assert geo.contains(np.nextafter(maxx, minx), below_top) is False
