@@ -50,7 +50,7 @@ class Batcher:
         future = loop.create_future()
         self.queue.put_nowait((report, actor, origin, future, loop.time()))
         if self.task is None or self.task.done():
-            self.task = asyncio.get_running_loop().create_task(self._run())
+            self.task = loop.create_task(self._run())
         return await future
 
     async def _fill(self, loop, batch: list) -> None:

@@ -23,7 +23,6 @@ import json
 import re
 import secrets
 from dataclasses import dataclass, field
-
 from typing import NamedTuple
 
 from sqlalchemy import select
