@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from yiwang import __version__
-from yiwang.core import crypto, web
+from yiwang.core import crypto, heap, web
 from yiwang.core.config import Settings, get_settings
 from yiwang.core.db import make_engine, make_sessionmaker, sqlite_file
 from yiwang.core.logs import configure_logging
@@ -120,8 +120,25 @@ def _register_ops(app: FastAPI) -> None:
 
 
 def app_from_env() -> FastAPI:
-    """Factory for uvicorn workers (``yiwang.app:app_from_env``)."""
-    return create_app()
+    """Factory for uvicorn workers (``yiwang.app:app_from_env``): a serving process, so its heap is frozen
+    once started (``core.heap``)."""
+    heap.enable()
+    app = create_app()
+    _freeze_after_startup(app)
+    return app
+
+
+def _freeze_after_startup(app: FastAPI) -> None:
+    """Outermost lifespan: once every domain has started, freeze what start-up made (``core.heap``)."""
+    previous = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(a):
+        async with previous(a) as state:
+            heap.freeze()
+            yield state
+
+    app.router.lifespan_context = lifespan
 
 
 __all__ = ["create_app", "app_from_env", "load_models"]

@@ -142,3 +142,40 @@ def test_a_connection_returned_to_the_pool_never_keeps_the_writer_lock(tmp_path,
     assert time.perf_counter() - started < 1.0
     with engine.connect() as conn:
         assert [r[0] for r in conn.execute(text("SELECT v FROM t"))] == [2]
+
+
+def test_start_writing_takes_the_writer_lock_before_the_checks_that_follow(tmp_path):
+    """A long read, then start_writing: what is read from then on stays true until the commit."""
+    from sqlalchemy.orm import Session
+
+    from yiwang.core.db import reading, start_writing
+
+    engine = _engine(tmp_path)
+    with reading(), Session(engine) as session:
+        assert session.execute(text("SELECT count(*) FROM t")).scalar_one() == 0  # the read part: no lock
+        _insert(engine, 1)  # another writer commits meanwhile (it would have waited, had we held the lock)
+        start_writing(session)
+        assert session.execute(text("SELECT count(*) FROM t")).scalar_one() == 1  # a fresh view, under the lock
+        blocked = threading.Thread(target=lambda: _insert(engine, 2))
+        blocked.start()
+        time.sleep(0.3)
+        assert blocked.is_alive()  # others queue behind us now
+        session.execute(text("INSERT INTO t VALUES (3)"))
+        session.commit()
+    blocked.join(timeout=5)
+    with engine.connect() as conn:
+        assert [r[0] for r in conn.execute(text("SELECT v FROM t ORDER BY rowid"))] == [1, 3, 2]
+
+
+def test_start_writing_outside_a_deferred_transaction_changes_nothing(tmp_path):
+    from sqlalchemy.orm import Session
+
+    from yiwang.core.db import start_writing
+
+    engine = _engine(tmp_path)
+    with Session(engine) as session:
+        session.execute(text("INSERT INTO t VALUES (1)"))
+        start_writing(session)  # already the writer: no commit in between
+        session.rollback()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar_one() == 0

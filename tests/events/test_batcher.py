@@ -44,3 +44,37 @@ def test_a_full_batch_does_not_wait():
     b.max = 3
     size, waited = run_async(_fill_after(b, [0.001, 0.002, 0.003], burst=True))
     assert size == 3 and waited < 0.3
+
+
+def test_an_intake_burst_in_one_process_makes_the_others_triage_wait(tmp_path, monkeypatch):
+    import os
+    import time
+
+    from yiwang.events import batcher
+
+    monkeypatch.setattr(batcher, "LAST_WRITE", [0.0])
+    monkeypatch.setattr(batcher, "_touched", [0.0])
+    assert not batcher.intake_busy(tmp_path)
+    batcher.mark_intake(tmp_path)
+    monkeypatch.setattr(batcher, "LAST_WRITE", [0.0])  # seen from another process: only the shared mark
+    assert batcher.intake_busy(tmp_path)
+    assert not batcher.intake_busy(None)  # without a shared home, only this process's own batches count
+    old = time.time() - 5
+    os.utime(tmp_path / batcher.ACTIVITY_FILE, (old, old))
+    assert not batcher.intake_busy(tmp_path)  # the burst is over
+
+
+def test_one_process_triages_at_a_time_on_sqlite(tmp_path):
+    from yiwang.events.timers import TriageTurn
+
+    path = str(tmp_path / "db.sqlite-triage")
+    first, second = TriageTurn(path), TriageTurn(path)  # two descriptors: as two processes would hold
+    try:
+        assert first.take()
+        assert not second.take()
+        first.give_back()
+        assert second.take()
+        assert TriageTurn(None).take()  # PostgreSQL: every process takes part
+    finally:
+        first.close()
+        second.close()

@@ -111,3 +111,31 @@ def test_corrections_feed_a_new_model_version(db, settings, client, api_key, run
     run_triage()
     assert db.get(Case, cid2).triage_version == row.version
     triage_model.forget_cache()
+
+
+def test_cases_triaged_elsewhere_meanwhile_are_not_written_twice(client, api_key, db, settings, monkeypatch):
+    """Triage reads and classifies without the writer lock; what another process triaged in the
+    meantime is left as that process wrote it (no second timeline row, no second audit entry)."""
+    from sqlalchemy import update
+
+    from yiwang.core import db as coredb
+    from yiwang.core.audit import AuditEntry
+    from yiwang.events import pipeline
+    from yiwang.events.models import Action
+
+    ids = [_intake(client, api_key, f"小区门口下水道堵了，污水漫到路上 {n}", **POINT) for n in range(3)]
+    real = coredb.start_writing
+
+    def another_process_takes_one(session):
+        real(session)
+        session.execute(update(Case).where(Case.id == ids[1]).values(triage_status="done", status="merged"))
+
+    monkeypatch.setattr(coredb, "start_writing", another_process_takes_one)
+    assert pipeline.run_once(db, home=settings.home_path) == 2
+    db.expire_all()
+    assert [db.get(Case, i).status for i in ids] == ["registered", "merged", "registered"]
+    triaged = db.execute(select(Action.case_id).where(Action.case_id.in_(ids), Action.action == "triage")).scalars()
+    assert sorted(triaged) == [ids[0], ids[2]]
+    audited = db.execute(select(AuditEntry.target_id).where(AuditEntry.action == "events.case.triage",
+                                                            AuditEntry.target_id.in_([str(i) for i in ids]))).scalars()
+    assert sorted(int(t) for t in audited) == [ids[0], ids[2]]

@@ -125,10 +125,7 @@ def _install_sqlite_pragmas(engine: Engine, path: str | None) -> None:
     @event.listens_for(engine, "before_cursor_execute")
     def _before_write(conn, cursor, statement, parameters, context, executemany):
         if conn.info.get("sqlite_deferred") and _WRITE_VERBS.match(statement):
-            cursor.execute("COMMIT")  # the read-only part: nothing to lose
-            _acquire_writer(conn.connection.info)
-            cursor.execute("BEGIN IMMEDIATE")
-            conn.info["sqlite_deferred"] = False
+            _upgrade(conn, cursor)
 
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
@@ -148,6 +145,31 @@ def _install_sqlite_pragmas(engine: Engine, path: str | None) -> None:
         info = args[1].info if len(args) > 1 else None
         if info is not None:
             writer_lock.close(info)
+
+
+def _upgrade(conn, cursor) -> None:
+    """A deferred transaction is about to write: end its read-only part and begin again as the writer."""
+    cursor.execute("COMMIT")  # the read-only part: nothing to lose
+    _acquire_writer(conn.connection.info)
+    cursor.execute("BEGIN IMMEDIATE")
+    conn.info["sqlite_deferred"] = False
+
+
+def start_writing(session: Session) -> None:
+    """Take the writer's place now, before the checks that must see the data as it will be written.
+
+    For work that reads and computes at length in a deferred transaction (``reading()``) and then
+    writes: on SQLite the read-only part ends here and the writer lock is taken, so everything read
+    from here on stays true until the commit. Elsewhere (PostgreSQL, a transaction already writing)
+    nothing changes.
+    """
+    conn = session.connection()
+    if conn.info.get("sqlite_deferred"):
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            _upgrade(conn, cursor)
+        finally:
+            cursor.close()
 
 
 def _acquire_writer(info: dict) -> None:

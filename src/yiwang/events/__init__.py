@@ -16,7 +16,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 
-from yiwang.core import bus, web
+from yiwang.core import bus, db, web
 from yiwang.core.audit import Origin
 from yiwang.core.i18n import N_
 from yiwang.events import roles
@@ -110,7 +110,7 @@ def _background(app: FastAPI) -> None:
         if a.state.engine is not None and get_events_settings().background:
             from yiwang.events.timers import Background
 
-            runner = Background(a.state.sessionmaker, a.state.settings.home_path)
+            runner = Background(a.state.sessionmaker, a.state.settings.home_path, db.sqlite_file(a.state.engine))
             runner.start()
         try:
             async with previous(a) as state:

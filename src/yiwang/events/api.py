@@ -73,7 +73,8 @@ async def machine_intake(request: Request, body: MachineIntake):
                               category_code=body.category_code, lng=body.long, lat=body.lat, address=body.address,
                               client=actor.display_name, source_ref=body.source_ref,
                               idem_key=f"{actor.display_name}:{key}"[:200])
-    return _accepted(await batcher_for(factory).submit(report, actor, origin(request)))
+    batcher = batcher_for(factory, request.app.state.settings.home_path)
+    return _accepted(await batcher.submit(report, actor, origin(request)))
 
 
 @router.post("/intake/clear", summary="A machine source cleared: close its open cases")

@@ -16,8 +16,10 @@ A request is answered only after its batch committed, so 201 means durable.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,15 +30,44 @@ from yiwang.events.settings import get_events_settings
 
 LAST_WRITE = [0.0]  # monotonic time of this process's last intake batch (the triage worker yields to it)
 BUSY_SECONDS = 0.05  # a batch that starts this soon after the previous one ended is part of a burst
+ACTIVITY_FILE = "events-intake.active"  # in YIWANG_HOME; its mtime: the last intake batch of any process
+_touched = [0.0]
 
 
-def intake_busy(within: float = 2.0) -> bool:
-    return time.monotonic() - LAST_WRITE[0] < within
+def mark_intake(home: Path | None) -> None:
+    """Note an intake batch — for this process, and (at most every 0.1 s) for the others on this host.
+
+    The load balancer may give one web process most of a burst; the triage worker of an idle
+    process must yield to it as well, or its batches take the CPU (and on SQLite the writer
+    lock) from the busy one.
+    """
+    now = time.monotonic()
+    LAST_WRITE[0] = now
+    if home is not None and now - _touched[0] > 0.1:
+        _touched[0] = now
+        try:
+            os.utime(home / ACTIVITY_FILE)
+        except FileNotFoundError:
+            (home / ACTIVITY_FILE).touch()
+        except OSError:
+            pass  # a read-only home: this process's own mark still counts
+
+
+def intake_busy(home: Path | None = None, within: float = 2.0) -> bool:
+    """Did this process, or any process sharing ``home``, accept a batch in the last ``within`` seconds?"""
+    if time.monotonic() - LAST_WRITE[0] < within:
+        return True
+    if home is None:
+        return False
+    try:
+        return time.time() - (home / ACTIVITY_FILE).stat().st_mtime < within
+    except OSError:
+        return False
 
 
 class Batcher:
-    def __init__(self, factory: sessionmaker[Session]) -> None:
-        self.factory = factory
+    def __init__(self, factory: sessionmaker[Session], home: Path | None = None) -> None:
+        self.factory, self.home = factory, home
         self.queue: asyncio.Queue = asyncio.Queue()
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="events-intake")
         self.task: asyncio.Task | None = None
@@ -64,7 +95,7 @@ class Batcher:
                 batch.append(self.queue.get_nowait())
 
     def _write(self, batch: list) -> list[Accepted]:
-        LAST_WRITE[0] = time.monotonic()
+        mark_intake(self.home)
         with self.factory() as session:
             try:
                 return accept_many(session, [b[0] for b in batch], [b[1] for b in batch], [b[2] for b in batch])
@@ -96,10 +127,10 @@ class Batcher:
 _batchers: dict[tuple[int, int], Batcher] = {}
 
 
-def batcher_for(factory: sessionmaker[Session]) -> Batcher:
-    """One batcher per session factory and event loop."""
+def batcher_for(factory: sessionmaker[Session], home: Path | None = None) -> Batcher:
+    """One batcher per session factory and event loop; ``home`` is where intake activity is marked."""
     key = (id(factory), id(asyncio.get_running_loop()))
     b = _batchers.get(key)
     if b is None:
-        b = _batchers[key] = Batcher(factory)
+        b = _batchers[key] = Batcher(factory, home)
     return b

@@ -125,7 +125,8 @@ class LeanIntake:
                                                                                            exc.message)
             return await self._refuse(factory, send, mapped, path, ip, request_id, machine=path == MACHINE)
         try:
-            accepted = await batcher_for(factory).submit(report, actor, Origin(ip=ip))
+            batcher = batcher_for(factory, app.state.settings.home_path)
+            accepted = await batcher.submit(report, actor, Origin(ip=ip))
         except Exception as exc:  # noqa: BLE001 - the database refused the batch: say so, nothing was stored
             log.error("intake batch failed", error=str(exc)[:300])
             await _send(send, 503, {"detail": _("The case could not be stored just now; send it again "

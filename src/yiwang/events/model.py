@@ -23,7 +23,7 @@ import structlog
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from yiwang.core import audit, db
+from yiwang.core import audit, db, heap
 from yiwang.core.audit import Origin
 from yiwang.core.crypto import sm3_hex
 from yiwang.events.models import Correction, ModelVersion
@@ -115,6 +115,7 @@ def active_classifier(session: Session, home: Path) -> TextClassifier:
         if row.version != _cache["version"]:
             _cache["clf"] = store.load(models_dir(home) / row.version)
             _cache["version"] = row.version
+            heap.freeze()  # a serving process keeps the model for long: out of the collector's full passes
         _cache["checked"] = now
         return _cache["clf"]
 

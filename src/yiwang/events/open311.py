@@ -165,7 +165,8 @@ async def create_request(request: Request):
         factory = request.app.state.sessionmaker
         with factory() as session:
             report, actor = validate_request(session, fields, list(form.multi_items()), request.headers)
-        accepted = await batcher_for(factory).submit(report, actor, origin(request))
+        batcher = batcher_for(factory, request.app.state.settings.home_path)
+        accepted = await batcher.submit(report, actor, origin(request))
     except Open311Error as exc:
         return _error(request, exc)
     except YiwangError as exc:

@@ -2,8 +2,9 @@
 
 Accepted cases wait with ``triage_status = 'pending'``. A batch is claimed with
 ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL (several processes share the work and
-never take the same case; SQLite's single writer lock does the same), classified in one
-vectorised call, and written back. A case whose category is known (given by the reporter
+never take the same case); on SQLite it is read without the writer lock and only the cases
+still pending when the lock is taken are written (and one process triages at a time, see
+``timers.Background``). It is classified in one vectorised call, and written back. A case whose category is known (given by the reporter
 or predicted with enough confidence), whose place is known and which is no probable
 duplicate is registered (立案) at once; the others wait for a dispatcher (``needs_human``).
 Probable duplicate = same minor class, within 50 m and 24 h of an earlier open case.
@@ -125,7 +126,18 @@ def _accept_entries(session: Session, rows) -> list[dict]:
 
 
 def run_once(session: Session, *, home: Path, limit: int | None = None) -> int:
-    """Triage one batch of pending cases; returns how many were triaged."""
+    """Triage one batch of pending cases; returns how many were triaged.
+
+    Reading and classifying run in a deferred transaction: on SQLite they hold no writer lock, so
+    intake commits of every process go on meanwhile (classifying, locating and the duplicate
+    search of 500 cases held it for 0.2-0.8 s). The writer lock is taken only to write, after
+    checking which cases are still pending — another process may have triaged some meanwhile.
+    """
+    with db.reading():
+        return _triage_batch(session, home, limit)
+
+
+def _triage_batch(session: Session, home: Path, limit: int | None) -> int:
     settings = get_events_settings()
     rows = _claim(session, limit or settings.triage_batch)
     if not rows:
@@ -179,6 +191,15 @@ def run_once(session: Session, *, home: Path, limit: int | None = None) -> int:
                         "note": None, "detail": json.dumps(detail, ensure_ascii=False)})
         audits.append({"actor": SYSTEM_ACTOR, "origin": ORIGIN, "action": "events.case.triage",
                        "target_type": "event_case", "target_id": r.id, "detail": {**detail, "to": status}})
+    db.start_writing(session)
+    pending = set(session.execute(select(Case.id).where(Case.id.in_(ids), Case.triage_status == "pending")).scalars())
+    if len(pending) < len(ids):
+        updates = [u for u in updates if u["b_id"] in pending]
+        actions = [a for a in actions if a["case_id"] in pending]
+        audits = [a for a in audits if a["target_id"] in pending]
+    if not updates:
+        session.rollback()
+        return 0
     t = Case.__table__.c
     session.connection().execute(
         update(Case.__table__).where(t.id == bindparam("b_id")).values(
@@ -193,7 +214,7 @@ def run_once(session: Session, *, home: Path, limit: int | None = None) -> int:
     session.connection().execute(insert(Action.__table__), actions)
     audit.record_many(session, audits)
     session.commit()
-    return len(rows)
+    return len(updates)
 
 
 def run_all(session: Session, *, home: Path) -> int:

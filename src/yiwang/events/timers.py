@@ -15,7 +15,9 @@ web process (``YIWANG_EVENTS_BACKGROUND``), only when the app owns its database 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -105,11 +107,41 @@ def tick(session: Session, *, now: dt.datetime | None = None, limit: int = 2000)
     return counts
 
 
+class TriageTurn:
+    """One triage worker at a time among the processes sharing a SQLite database (a non-blocking
+    ``flock`` on a side file): two would read the same pending cases, classify them twice, and
+    only one could write them. PostgreSQL needs none (``SKIP LOCKED`` shares the work out)."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path, self.fd = path, None
+
+    def take(self) -> bool:
+        if self.path is None:
+            return True
+        if self.fd is None:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def give_back(self) -> None:
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
 class Background:
     """The triage worker and the SLA timer as two daemon threads of one process."""
 
-    def __init__(self, factory: sessionmaker[Session], home: Path) -> None:
+    def __init__(self, factory: sessionmaker[Session], home: Path, sqlite_file: str | None = None) -> None:
         self.factory, self.home = factory, home
+        self.turn = TriageTurn(sqlite_file + "-triage" if sqlite_file else None)
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
 
@@ -126,7 +158,15 @@ class Background:
             self.stop.wait(seconds)
 
     def _triage(self, session: Session) -> int:
-        """Triage pending cases. Accepting cases has priority: while this process is taking an intake
+        if not self.turn.take():
+            return 0
+        try:
+            return self._triage_turn(session)
+        finally:
+            self.turn.give_back()
+
+    def _triage_turn(self, session: Session) -> int:
+        """Triage pending cases. Accepting cases has priority: while any web process is taking an intake
         burst, triage waits — unless the oldest pending case has waited ``triage_max_wait`` seconds,
         then it takes a small batch — and drains the backlog once the burst is over."""
         from sqlalchemy import func, select
@@ -135,7 +175,7 @@ class Background:
         from yiwang.events.models import Case
 
         s = get_events_settings()
-        if intake_busy():
+        if intake_busy(self.home):
             oldest = session.execute(select(func.min(Case.created_at))
                                      .where(Case.triage_status == "pending")).scalar()
             session.rollback()
@@ -145,7 +185,7 @@ class Background:
         total = 0
         while not self.stop.is_set() and (n := pipeline.run_once(session, home=self.home)):
             total += n
-            if intake_busy():
+            if intake_busy(self.home):
                 break
         return total
 
@@ -162,3 +202,4 @@ class Background:
         self.stop.set()
         for t in self.threads:
             t.join(timeout=10)
+        self.turn.close()
