@@ -7,6 +7,7 @@ effect within that time.
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 from sqlalchemy import select
@@ -21,7 +22,7 @@ from yiwang.events import roles
 from yiwang.events.models import ApiKey
 
 CACHE_SECONDS = 30
-_cache: dict[str, tuple[float, Actor | None]] = {}
+_cache: dict[bytes, tuple[float, Actor | None]] = {}
 
 
 def create(session: Session, *, actor: Actor, name: str, origin: Origin) -> tuple[ApiKey, str]:
@@ -64,9 +65,15 @@ def client_actor(row: ApiKey) -> Actor:
                  auth_method="api_key", extra={"api_key_id": row.id, "client": row.name})
 
 
+def _cache_key(value: str) -> bytes:
+    """The cache's key for a presented key: BLAKE2 in C (~1 µs); the stored SM3 digest (~20 µs in
+    Python) is computed only when the database must be asked."""
+    return hashlib.blake2b(value.strip().encode(), digest_size=16).digest()
+
+
 def needs_lookup(value: str | None) -> bool:
     """Would checking this key query the database (not cached yet)?"""
-    hit = _cache.get(token_digest(value.strip())) if value else None
+    hit = _cache.get(_cache_key(value)) if value else None
     return hit is None or time.monotonic() - hit[0] >= CACHE_SECONDS
 
 
@@ -74,15 +81,16 @@ def actor_for_key(session: Session, value: str | None) -> Actor:
     """The client behind an API key; 403 (Open311 says 403 for a bad key) if unknown or revoked."""
     if not value:
         raise AccessDenied(_("api_key is required."), code="api_key_required")
-    digest = token_digest(value.strip())
-    hit = _cache.get(digest)
+    cache_key = _cache_key(value)
+    hit = _cache.get(cache_key)
     now = time.monotonic()
     if hit and now - hit[0] < CACHE_SECONDS:
         actor = hit[1]
     else:
+        digest = token_digest(value.strip())
         row = session.execute(select(ApiKey).where(ApiKey.key_digest == digest)).scalar_one_or_none()
         actor = client_actor(row) if row is not None and row.revoked_at is None else None
-        _cache[digest] = (now, actor)
+        _cache[cache_key] = (now, actor)
         if len(_cache) > 10000:
             _cache.clear()
     if actor is None:
