@@ -52,7 +52,7 @@ def up(
     workers: int = typer.Option(None, help="Web worker processes (default YIWANG_WORKERS or 1)."),
 ) -> None:
     """Start the platform: migrate, seed the Kunshan reference city on first start, serve HTTP."""
-    import uvicorn
+    from yiwang.core.serve import serve
 
     settings = settings_or_exit()
     loaded = prepare(settings)
@@ -61,8 +61,13 @@ def up(
     host = host or settings.host
     port = port or settings.port
     console.print(f"yiwang serving on [bold]http://{host}:{port}[/bold]  (state in {settings.home_path})")
-    uvicorn.run("yiwang.app:app_from_env", factory=True, host=host, port=port,
-                workers=workers or settings.workers, log_level=settings.log_level.lower(), access_log=False)
+    try:
+        status = serve(host, port, workers or settings.workers, settings.log_level.lower())
+    except OSError as exc:
+        console.print(f"[red]Cannot listen on {host}:{port}: {exc.strerror or exc}[/red]")
+        raise typer.Exit(2) from None
+    if status:
+        raise typer.Exit(status)
 
 
 @db_app.command("upgrade")
