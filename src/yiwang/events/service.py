@@ -77,12 +77,15 @@ _dept_cache: dict[str, tuple[float, dict]] = {}
 
 
 def departments(session: Session) -> dict[int, org.DepartmentPublic]:
-    """Departments by id (cached for a minute: they change rarely)."""
-    hit = _dept_cache.get("all")
+    """Departments by id (cached for a minute: they change rarely), per database — a process that
+    opens another database (a command, a test) must not be handed the first one's departments."""
+    bind = session.get_bind()
+    key = str(getattr(bind, "engine", bind).url)
+    hit = _dept_cache.get(key)
     if hit and time.monotonic() - hit[0] < 60:
         return hit[1]
     value = {d.id: org.DepartmentPublic.model_validate(d) for d in org.list_departments(session)}
-    _dept_cache["all"] = (time.monotonic(), value)
+    _dept_cache[key] = (time.monotonic(), value)
     return value
 
 
