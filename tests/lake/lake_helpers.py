@@ -107,3 +107,20 @@ def volunteers_csv(path: Path, rows: list[tuple], encoding: str = "utf-8") -> Pa
 def people(n: int, start: int = 0, hours: int = 10) -> list[tuple]:
     return [(f"张{'三四五六七八九'[i % 7]}", valid_id("320583", f"19{80 + i % 20}0{1 + i % 9}1{i % 9}", i, i % 2 == 0),
              f"138{i:08d}", hours + i) for i in range(start, start + n)]
+
+
+def parquet_codecs(lake, name: str) -> tuple[set[str], int]:
+    """The compression codecs of a table's current data files, and their total size in bytes."""
+    import pyarrow.parquet as pq
+
+    from yiwang.core.lake.writes import snapshot_data_files
+
+    table = lake.table(name)
+    files = snapshot_data_files(table.io, table.current_snapshot())
+    codecs = set()
+    for f in files:
+        with table.io.new_input(f.file_path).open() as fh:
+            meta = pq.ParquetFile(fh).metadata
+            codecs |= {meta.row_group(g).column(c).compression for g in range(meta.num_row_groups)
+                       for c in range(meta.num_columns)}
+    return codecs, sum(f.file_size_in_bytes for f in files)

@@ -19,7 +19,7 @@ from yiwang import catalog
 from yiwang.core import audit, bus, db
 from yiwang.core.audit import Origin
 from yiwang.core.config import Settings
-from yiwang.core.errors import Invalid, NotFound
+from yiwang.core.errors import AccessDenied, Invalid, NotFound
 from yiwang.core.i18n import _
 from yiwang.core.lake import ZONES, Lake, QueryError, QueryLimits, parse_table_name
 from yiwang.core.lake.query import check_select
@@ -28,7 +28,7 @@ from yiwang.core.security import Actor, in_scope
 from yiwang.lake import access
 from yiwang.lake.events import TablesRead
 from yiwang.lake.handle import lake_for
-from yiwang.lake.roles import SQL
+from yiwang.lake.roles import LOAD, SQL
 from yiwang.lake.schemas import (
     LakeResourcePublic,
     RowsPublic,
@@ -241,3 +241,27 @@ def mount(session: Session, *, actor: Actor, settings: Settings, name: str, orig
     existing = set(lake.tables())
     tables = {zone: f"{zone}.{name}" for zone in ZONES if f"{zone}.{name}" in existing}
     return catalog.set_mount_state(session, name=name, mounted=bool(tables), tables=tables, actor=actor, origin=origin)
+
+
+def compact(session: Session, *, actor: Actor, settings: Settings, name: str, origin: Origin) -> dict[str, int | None]:
+    """Re-encode ``name``'s zone tables with the lake's codec (loads write the big zones uncompressed).
+
+    For the resource's own department (its officers, the bureau): ``lake.load`` in scope. One new
+    snapshot per zone with the same rows; time travel to earlier snapshots keeps working. Returns
+    the new snapshot per zone table (``None``: the table was empty). Audited.
+    """
+    res = access.resource(session, actor=actor, name=name)
+    actor.require(LOAD)
+    if not access.in_department(actor, res):
+        raise AccessDenied(_("%(name)s belongs to another department.", name=res.name))
+    lake = lake_for(settings)
+    existing = set(lake.tables())
+    tables = [f"{zone}.{res.name}" for zone in ZONES if f"{zone}.{res.name}" in existing]
+    audit.record(session, actor=actor, action="lake.compact", target_type="catalog_resource", target_id=res.name,
+                 origin=origin, detail={"tables": tables})
+    db.commit(session)  # the entry stands even if the rewrite fails; and the catalog's commits need the writer
+    done: dict[str, int | None] = {}
+    for table in tables:
+        result = lake.compact(table)
+        done[table] = result.snapshots.get(table) if result is not None else None
+    return done

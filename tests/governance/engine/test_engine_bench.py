@@ -16,6 +16,8 @@ def test_small_benchmark(tmp_path):
     profile = result["stage_profile"]
     assert profile["rows"] >= 3000 and {"read", "normalise", "validate", "mask", "write_raw"} <= set(profile["cpu_us_per_row"])
     assert result["zone_rows"]["raw"] == 8000 and result["kernels"]["warmup_seconds"] >= 0
+    sizes = result["zone_file_mb"]
+    assert set(sizes) == {"raw", "clean", "share", "quarantine"} and sizes["raw"] > sizes["share"] > 0
 
 
 def test_bench_is_registered_with_the_cli():

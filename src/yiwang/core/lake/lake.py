@@ -257,6 +257,26 @@ class Lake:
         return paths
 
     # -- maintenance ----------------------------------------------------------
+    def compact(self, name: str, *, parquet: ParquetOptions | None = None) -> LoadResult | None:
+        """Rewrite the table's current rows with ``parquet`` (default: the lake's encoding) in one snapshot.
+
+        Loads may write lightly encoded files for speed (the governance load writes its big zones
+        uncompressed); this re-encodes them later, off the load's path. Same rows, same schema;
+        earlier snapshots, and time travel to them, are untouched until expired. The rewrite reads
+        exactly the snapshot it replaces, and the commit requires that snapshot to be still
+        current: if a load commits meanwhile, the compaction fails and nothing is lost.
+        Returns ``None`` when the table has no rows to rewrite.
+        """
+        target = Target(mode=WriteMode.REPLACE, schema=self.schema(name), parquet=parquet or self._ctx.parquet)
+        load = self.load({name: target})
+        base = load.base_snapshot_id(name)
+        if base is None:
+            load.abort()
+            return None
+        with load:
+            load.write(name, self.read_batches(name, snapshot_id=base))
+        return load.result
+
     def expire_snapshots(self, name: str, *, older_than: datetime, retain_last: int = 1) -> list[int]:
         """Forget old snapshots (time travel to them stops working); returns their ids."""
         return maintenance.expire_snapshots(self.table(name), older_than=older_than, retain_last=retain_last)

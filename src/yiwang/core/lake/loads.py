@@ -66,6 +66,10 @@ class Load:
         for batch in data:
             stage.put(batch)
 
+    def base_snapshot_id(self, table: str) -> int | None:
+        """The snapshot ``table``'s write builds on (``None``: empty, or not opened yet)."""
+        return self._stages[table].base_snapshot_id
+
     def commit(self) -> LoadResult:
         """Finish every table's files, then commit all tables in one catalog transaction."""
         if self._done:

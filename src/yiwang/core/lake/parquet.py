@@ -222,6 +222,9 @@ class RollingParquetWriter:
             write_statistics=self._stats_columns,
             write_batch_size=self._options.write_batch_size,
             store_decimal_as_integer=True,
+            # malloc rather than Arrow's mimalloc: mimalloc hands freed pages back to the kernel
+            # within milliseconds, so every row group faulted (and zeroed) its buffers afresh.
+            memory_pool=pa.system_memory_pool(),
         )
 
     def _close_file(self) -> None:

@@ -53,6 +53,8 @@ class Target:
     key: tuple[str, ...] = ()
     # Declare the schema to create the table even if no batch arrives; else the first batch's is used.
     schema: pa.Schema | None = None
+    # How this table's files are encoded in this load (default: the lake's ``ParquetOptions``).
+    parquet: ParquetOptions | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", WriteMode(self.mode))
@@ -123,6 +125,11 @@ class TableStage:
         if target.schema is not None:
             self._begin(target.schema)
 
+    @property
+    def base_snapshot_id(self) -> int | None:
+        """The snapshot this table's write builds on (known once the table is opened)."""
+        return self._tx.table_metadata.current_snapshot_id if self._tx is not None else None
+
     # -- feeding --------------------------------------------------------------
     def put(self, batch: pa.RecordBatch | pa.Table) -> None:
         if self._tx is None:
@@ -178,7 +185,7 @@ class TableStage:
             file_schema=file_schema,
             table_properties=metadata.properties,
             spec_id=metadata.default_spec_id,
-            options=self._ctx.parquet,
+            options=self.target.parquet or self._ctx.parquet,
             keys=self.target.key,
         )
 

@@ -121,8 +121,24 @@ def _sinks(kind: str, work_dir: Path, parquet: dict[str, Any] | None = None):
 
     options = ParquetOptions(**parquet) if parquet else None
     lake = Lake(f"sqlite:///{work_dir / 'catalog.db'}", str(work_dir / "lake"), parquet=options)
-    load = LakeLoad(lake, "population")
+    load = LakeLoad(lake, "population", **({"parquet": options} if options else {}))
     return lake, load.sinks(), load
+
+
+def _zone_options(zone: str, parquet: dict[str, Any] | None):
+    """The Parquet options ``LakeLoad`` writes ``zone`` with (``parquet`` overrides every zone)."""
+    from yiwang.core.lake.parquet import ParquetOptions
+    from yiwang.governance.lake_sinks import FAST_ZONES, INGEST_PARQUET
+
+    if parquet:
+        return ParquetOptions(**parquet)
+    return INGEST_PARQUET if zone in FAST_ZONES else ParquetOptions()
+
+
+def _zone_sizes(lake_dir: Path) -> dict[str, int]:
+    """Bytes of Parquet data files per zone folder."""
+    return {zone: sum(f.stat().st_size for f in (lake_dir / zone).rglob("*.parquet"))
+            for zone in ("raw", "clean", "share", "quarantine") if (lake_dir / zone).exists()}
 
 
 def _measure(generated: dict[str, Any], work: str, baseline_rows: int, sink: str = "lake",
@@ -148,11 +164,13 @@ def _measure(generated: dict[str, Any], work: str, baseline_rows: int, sink: str
     if lake is not None:
         quarantine = lake.read("quarantine.population", columns=["_line", "_failures"])
         tables = {z: lake.read(f"{z}.population", columns=["_line"]).num_rows for z in ("raw", "clean", "share")}
+        sizes = _zone_sizes(work_dir / "lake")
         lake.close()
     else:
         import pyarrow.parquet as pq
 
         quarantine = pq.read_table(work_dir / "zones" / "quarantine.parquet", columns=["_line", "_failures"])
+        sizes = {z: (work_dir / "zones" / f"{z}.parquet").stat().st_size for z in ("raw", "clean", "share", "quarantine")}
         tables = {z: pq.read_metadata(work_dir / "zones" / f"{z}.parquet").num_rows for z in ("raw", "clean", "share")}
     quarantine_check = _check_quarantine(quarantine, manifest, EXPECTED_RULE)
     cpu_stages = {k: round(v / rows * 1e6, 3) for k, v in summary.cpu_seconds.items()}
@@ -163,7 +181,8 @@ def _measure(generated: dict[str, Any], work: str, baseline_rows: int, sink: str
         "cores": os.cpu_count(),
         "sink": "lake (LakeLoad: raw, clean, share, quarantine Iceberg tables, one atomic commit)"
         if sink == "lake" else "parquet files",
-        "lake_parquet_options": parquet or "lake defaults",
+        "lake_parquet_options": parquet or ("LakeLoad's: raw, clean, share uncompressed (dictionary on repetitive "
+                                            "columns); quarantine the lake defaults (zstd-1)"),
         "generator_seconds": round(manifest.seconds, 3),
         "generator_rows_per_second": round(rows / manifest.seconds),
         "generator_peak_rss_mb": round(generated["peak_rss_mb"]),
@@ -178,6 +197,7 @@ def _measure(generated: dict[str, Any], work: str, baseline_rows: int, sink: str
         "rows_accepted": summary.rows_accepted,
         "rows_quarantined": summary.rows_quarantined,
         "zone_rows": {**tables, "quarantine": quarantine.num_rows},
+        "zone_file_mb": {z: round(b / 2**20, 1) for z, b in sizes.items()},
         "quarantine_by_rule": summary.quarantine_by_rule,
         "injected_bad_rows": len(manifest.bad),
         "quarantine_matches_manifest": quarantine_check,
@@ -221,7 +241,6 @@ def stage_profile(source: Path, work_dir: Path, *, rows: int = 500_000, today: d
     zone to a fresh lake on its own (``write_<zone>``).
     """
     from yiwang.core.lake import Lake
-    from yiwang.core.lake.parquet import ParquetOptions
 
     from .fastpath import KCounter
     from .governor import Governor
@@ -278,7 +297,7 @@ def stage_profile(source: Path, work_dir: Path, *, rows: int = 500_000, today: d
             zones[zone].append(part)
     for zone, parts in zones.items():
         lake = Lake(f"sqlite:///{work_dir / f'{zone}.db'}", str(work_dir / f"lake-{zone}"),
-                    parquet=ParquetOptions(**parquet) if parquet else None)
+                    parquet=_zone_options(zone, parquet))
         started = time.process_time()
         load = lake.load({f"{zone}.population": "append"})
         for part in parts:
