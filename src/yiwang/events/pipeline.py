@@ -4,9 +4,10 @@ Accepted cases wait with ``triage_status = 'pending'``. A batch is claimed with
 ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL (several processes share the work and
 never take the same case); on SQLite it is read without the writer lock and only the cases
 still pending when the lock is taken are written (and one process triages at a time, see
-``timers.Background``). It is classified in one vectorised call, and written back. A case whose category is known (given by the reporter
-or predicted with enough confidence), whose place is known and which is no probable
-duplicate is registered (立案) at once; the others wait for a dispatcher (``needs_human``).
+``timers.TriageTurn``). It is classified in one vectorised call and written back. A case
+whose category is known (given by the reporter or predicted with enough confidence), whose
+place is known and which is no probable duplicate is registered (立案) at once; the others
+wait for a dispatcher (``needs_human``).
 Probable duplicate = same minor class, within 50 m and 24 h of an earlier open case.
 """
 
