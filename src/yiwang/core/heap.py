@@ -29,10 +29,6 @@ def enable() -> None:
     _enabled[0] = True
 
 
-def enabled() -> bool:
-    return _enabled[0]
-
-
 def freeze() -> int:
     """Collect once, then freeze everything alive; returns the number of frozen objects (0 when not enabled)."""
     if not _enabled[0]:

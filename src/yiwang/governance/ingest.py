@@ -27,7 +27,7 @@ from yiwang import catalog, lake
 from yiwang.core import audit, db
 from yiwang.core.audit import Origin
 from yiwang.core.config import Settings
-from yiwang.core.errors import AccessDenied, Invalid, NotFound, PayloadTooLarge, YiwangError
+from yiwang.core.errors import Invalid, NotFound, PayloadTooLarge, YiwangError
 from yiwang.core.i18n import _
 from yiwang.core.lake import Target, WriteMode
 from yiwang.core.security import Actor
@@ -69,11 +69,7 @@ def source_digest(path: Path) -> tuple[str, int]:
 
 def resource_and_rules(session: Session, *, actor: Actor, name: str) -> tuple[catalog.ResourcePublic, catalog.RulesPublic]:
     """The entry (which the actor must be allowed to load) and its published governance rules."""
-    res = lake.resource(session, actor=actor, name=name)
-    actor.require(lake.LOAD)
-    if not lake.in_department(actor, res):
-        raise AccessDenied(_("Only %(name)s's department and the big-data bureau load its data.", name=name),
-                           code="out_of_scope", target=f"catalog_resource:{name}")
+    res = lake.resource_to_load(session, actor=actor, name=name)
     try:
         rules = catalog.resource_rules(session, name)
     except NotFound:

@@ -11,7 +11,7 @@ What governance and higher domains may use:
     the installation's lake (one per process).
 ``mount(session, *, actor, settings, name, origin)``
     record in the catalog which zone tables hold ``name``'s data.
-``resource(session, *, actor, name)`` / ``require_zone(actor, resource, zone, reason)`` /
+``resource(session, *, actor, name)`` / ``resource_to_load(...)`` / ``require_zone(actor, resource, zone, reason)`` /
 ``record_personal_read(...)``
     the access rules (department scope, personal zones need ``personal.read`` and a reason).
 ``read_rows(...)`` / ``run_sql(...)`` / ``history(...)`` / ``overview(...)`` / ``zone_states(...)``
@@ -33,7 +33,15 @@ from fastapi.staticfiles import StaticFiles
 from yiwang.core import web
 from yiwang.core.i18n import N_
 from yiwang.lake import roles
-from yiwang.lake.access import PERSONAL_ZONES, check_reason, in_department, record_personal_read, require_zone, resource
+from yiwang.lake.access import (
+    PERSONAL_ZONES,
+    check_reason,
+    in_department,
+    record_personal_read,
+    require_zone,
+    resource,
+    resource_to_load,
+)
 from yiwang.lake.events import TablesRead
 from yiwang.lake.handle import close_all, lake_for
 from yiwang.lake.roles import LOAD, SQL, VIEW
@@ -42,7 +50,7 @@ from yiwang.lake.service import history, jsonable, mount, overview, parse_as_of,
 
 __all__ = [
     "register", "lake_for", "close_all", "mount", "resource", "require_zone", "record_personal_read", "check_reason",
-    "in_department", "read_rows", "run_sql", "history", "overview", "zone_states", "jsonable", "parse_as_of",
+    "in_department", "resource_to_load", "read_rows", "run_sql", "history", "overview", "zone_states", "jsonable", "parse_as_of",
     "TablesRead", "VIEW", "LOAD", "SQL", "PERSONAL_ZONES", "LakeResourcePublic", "RowsPublic", "SnapshotPublic",
     "SqlResultPublic", "ZoneStatePublic",
 ]

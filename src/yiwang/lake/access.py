@@ -18,7 +18,7 @@ from yiwang.core.errors import AccessDenied, Invalid
 from yiwang.core.i18n import _
 from yiwang.core.lake import ZONES
 from yiwang.core.security import Actor, in_scope
-from yiwang.lake.roles import VIEW
+from yiwang.lake.roles import LOAD, VIEW
 
 PERSONAL = "personal.read"
 PERSONAL_ZONES = ("raw", "clean", "quarantine")
@@ -34,6 +34,16 @@ def resource(session: Session, *, actor: Actor, name: str) -> catalog.ResourcePu
 
 def in_department(actor: Actor, res: catalog.ResourcePublic) -> bool:
     return in_scope(actor, department_id=res.provider.id)
+
+
+def resource_to_load(session: Session, *, actor: Actor, name: str) -> catalog.ResourcePublic:
+    """The catalog entry behind ``name`` if the actor may write its data: ``lake.load``, own department."""
+    res = resource(session, actor=actor, name=name)
+    actor.require(LOAD)
+    if not in_department(actor, res):
+        raise AccessDenied(_("Only %(name)s's department and the big-data bureau load its data.", name=name),
+                           code="out_of_scope", target=f"catalog_resource:{name}")
+    return res
 
 
 def shared_openly(res: catalog.ResourcePublic) -> bool:

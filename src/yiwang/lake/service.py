@@ -19,7 +19,7 @@ from yiwang import catalog
 from yiwang.core import audit, bus, db
 from yiwang.core.audit import Origin
 from yiwang.core.config import Settings
-from yiwang.core.errors import AccessDenied, Invalid, NotFound
+from yiwang.core.errors import Invalid, NotFound
 from yiwang.core.i18n import _
 from yiwang.core.lake import ZONES, Lake, QueryError, QueryLimits, parse_table_name
 from yiwang.core.lake.query import check_select
@@ -28,7 +28,7 @@ from yiwang.core.security import Actor, in_scope
 from yiwang.lake import access
 from yiwang.lake.events import TablesRead
 from yiwang.lake.handle import lake_for
-from yiwang.lake.roles import LOAD, SQL
+from yiwang.lake.roles import SQL
 from yiwang.lake.schemas import (
     LakeResourcePublic,
     RowsPublic,
@@ -237,10 +237,14 @@ def run_sql(session: Session, *, actor: Actor, settings: Settings, sql: str, rea
 
 def mount(session: Session, *, actor: Actor, settings: Settings, name: str, origin: Origin) -> catalog.MountPublic:
     """Tell the catalog which zone tables now hold ``name``'s data (its mount state)."""
-    lake = lake_for(settings)
-    existing = set(lake.tables())
-    tables = {zone: f"{zone}.{name}" for zone in ZONES if f"{zone}.{name}" in existing}
+    tables = _zone_tables(lake_for(settings), name)
     return catalog.set_mount_state(session, name=name, mounted=bool(tables), tables=tables, actor=actor, origin=origin)
+
+
+def _zone_tables(lake: Lake, name: str) -> dict[str, str]:
+    """``{zone: table}`` for the zone tables of ``name`` that exist."""
+    existing = set(lake.tables())
+    return {zone: f"{zone}.{name}" for zone in ZONES if f"{zone}.{name}" in existing}
 
 
 def compact(session: Session, *, actor: Actor, settings: Settings, name: str, origin: Origin) -> dict[str, int | None]:
@@ -250,13 +254,9 @@ def compact(session: Session, *, actor: Actor, settings: Settings, name: str, or
     snapshot per zone with the same rows; time travel to earlier snapshots keeps working. Returns
     the new snapshot per zone table (``None``: the table was empty). Audited.
     """
-    res = access.resource(session, actor=actor, name=name)
-    actor.require(LOAD)
-    if not access.in_department(actor, res):
-        raise AccessDenied(_("%(name)s belongs to another department.", name=res.name))
+    res = access.resource_to_load(session, actor=actor, name=name)
     lake = lake_for(settings)
-    existing = set(lake.tables())
-    tables = [f"{zone}.{res.name}" for zone in ZONES if f"{zone}.{res.name}" in existing]
+    tables = list(_zone_tables(lake, res.name).values())
     audit.record(session, actor=actor, action="lake.compact", target_type="catalog_resource", target_id=res.name,
                  origin=origin, detail={"tables": tables})
     db.commit(session)  # the entry stands even if the rewrite fails; and the catalog's commits need the writer
