@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -233,3 +236,17 @@ def test_cleanup_finds_files_of_a_table_whose_creation_never_committed(lake):
     assert str(stray) in lake.cleanup_orphans(older_than=timedelta(0))
     assert not stray.exists()
     assert rows(lake, "raw.people") == {1: "p1"}
+
+
+@pytest.mark.parametrize(("preset", "expected"), [(None, "system"), ("mimalloc", "mimalloc")])
+def test_arrow_allocates_through_malloc_unless_the_operator_says_otherwise(preset, expected):
+    """``import yiwang`` makes glibc malloc Arrow's default pool (the one Parquet's encoders use),
+    before pyarrow first allocates; an operator's own ARROW_DEFAULT_MEMORY_POOL is kept."""
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if preset:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = preset
+    code = ("import yiwang.core.lake, pyarrow as pa, pyarrow.parquet as pq; "
+            "pq.write_table(pa.table({'a': ['x'] * 1000}), pa.BufferOutputStream()); "
+            "print(pa.default_memory_pool().backend_name)")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == expected

@@ -224,6 +224,8 @@ class RollingParquetWriter:
             store_decimal_as_integer=True,
             # malloc rather than Arrow's mimalloc: mimalloc hands freed pages back to the kernel
             # within milliseconds, so every row group faulted (and zeroed) its buffers afresh.
+            # This reaches the writer's own buffers; its column encoders take Arrow's default
+            # pool, which ``import yiwang`` makes malloc too (``yiwang/__init__.py``).
             memory_pool=pa.system_memory_pool(),
         )
 
