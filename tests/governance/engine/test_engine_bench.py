@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from yiwang.governance.engine.bench import benchmark
 
 
@@ -18,6 +20,12 @@ def test_small_benchmark(tmp_path):
     assert result["zone_rows"]["raw"] == 8000 and result["kernels"]["warmup_seconds"] >= 0
     sizes = result["zone_file_mb"]
     assert set(sizes) == {"raw", "clean", "share", "quarantine"} and sizes["raw"] > sizes["share"] > 0
+    floor = result["io_floor"]  # the same file, ungoverned, to three zones of a fresh lake
+    assert floor["zone_rows"] == {"raw": 8000, "clean": 8000, "share": 8000}
+    assert floor["rows_per_second"] > 0 and floor["cpu_us_per_row"] > 0
+    ratio = result["end_to_end_rows_per_second"] / floor["rows_per_second"]
+    assert result["end_to_end_vs_io_floor"] == pytest.approx(ratio, abs=2e-3)
+    assert not (tmp_path / "floor").exists()
 
 
 def test_bench_is_registered_with_the_cli():
