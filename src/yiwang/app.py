@@ -74,20 +74,8 @@ def create_app(settings: Settings | None = None, *, session_factory: sessionmake
 def _checkpoint_in_background(app: FastAPI) -> None:
     """SQLite: copy the write-ahead log back in a thread of its own, not inside writers' commits."""
     path = sqlite_file(app.state.engine) if app.state.engine is not None else None
-    if path is None:
-        return
-    previous = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(a):
-        checkpointer = Checkpointer(path).start()
-        try:
-            async with previous(a) as state:
-                yield state
-        finally:
-            checkpointer.close()
-
-    app.router.lifespan_context = lifespan
+    if path is not None:
+        web.run_with_app(app, lambda a: Checkpointer(path).start().close)
 
 
 def _register_ops(app: FastAPI) -> None:

@@ -1,8 +1,14 @@
 """Operations endpoints and the precise answers to bad requests."""
 
+import asyncio
+from contextlib import asynccontextmanager
+
+import pytest
+from fastapi import FastAPI
 from sqlalchemy.orm import sessionmaker
 
 from yiwang.app import create_app
+from yiwang.core import web
 from yiwang.core.db import make_engine
 
 
@@ -93,3 +99,33 @@ def test_static_assets_are_local(client):
     assert "http://" not in page.replace("http://testserver", "") and "https://" not in page
     for asset in ("/static/vendor/htmx/htmx.min.js", "/static/vendor/echarts/echarts.min.js", "/static/css/yiwang.css"):
         assert client.get(asset).status_code == 200
+
+
+def test_run_with_app_starts_first_and_stops_last_even_when_an_earlier_lifespan_fails():
+    events: list[str] = []
+
+    @asynccontextmanager
+    async def failing(app):
+        events.append("inner start")
+        yield
+        raise RuntimeError("inner stop failed")
+
+    def starter(name, stops=True):
+        def start(app):
+            events.append(f"{name} start")
+            return (lambda: events.append(f"{name} stop")) if stops else None
+        return start
+
+    app = FastAPI(lifespan=failing)
+    web.run_with_app(app, starter("middle"))
+    web.run_with_app(app, starter("quiet", stops=False))
+    web.run_with_app(app, starter("outer"))
+
+    async def serve():
+        async with app.router.lifespan_context(app):
+            events.append("serving")
+
+    with pytest.raises(RuntimeError, match="inner stop failed"):
+        asyncio.run(serve())
+    assert events == ["outer start", "quiet start", "middle start", "inner start", "serving", "middle stop",
+                      "outer stop"]

@@ -15,6 +15,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from hashlib import sha256
 from importlib import resources
@@ -51,6 +52,28 @@ HTTP_LATENCY = Histogram(
     "yiwang_http_request_duration_seconds", "HTTP request latency", ["route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+
+# Lifespan --------------------------------------------------------------------
+
+
+def run_with_app(app: FastAPI, start: Callable[[FastAPI], Callable[[], None] | None]) -> None:
+    """Run ``start(app)`` as the app starts, before what earlier calls added, and the ``stop``
+    it returns (if not None) as the app stops, after them and even when they fail: how a domain
+    starts its background threads with the app and ends them with it."""
+    previous = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(a):
+        stop = start(a)
+        try:
+            async with previous(a) as state:
+                yield state
+        finally:
+            if stop is not None:
+                stop()
+
+    app.router.lifespan_context = lifespan
+
 
 # Templates -------------------------------------------------------------------
 

@@ -9,7 +9,6 @@ events ``CaseOpened`` / ``CaseClosed`` published here.
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,24 +101,16 @@ def _background(app: FastAPI) -> None:
     """Start the triage worker and SLA timers with the app — only when it owns its engine."""
     from yiwang.events.settings import get_events_settings
 
-    previous = app.router.lifespan_context
+    def start(a):
+        if a.state.engine is None or not get_events_settings().background:
+            return None
+        from yiwang.events.timers import Background
 
-    @asynccontextmanager
-    async def lifespan(a):
-        runner = None
-        if a.state.engine is not None and get_events_settings().background:
-            from yiwang.events.timers import Background
+        runner = Background(a.state.sessionmaker, a.state.settings.home_path, db.sqlite_file(a.state.engine))
+        runner.start()
+        return runner.close
 
-            runner = Background(a.state.sessionmaker, a.state.settings.home_path, db.sqlite_file(a.state.engine))
-            runner.start()
-        try:
-            async with previous(a) as state:
-                yield state
-        finally:
-            if runner:
-                runner.close()
-
-    app.router.lifespan_context = lifespan
+    web.run_with_app(app, start)
 
 
 def register(app: FastAPI) -> None:

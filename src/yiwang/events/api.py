@@ -14,7 +14,7 @@ from yiwang.core.i18n import _
 from yiwang.core.security import Actor
 from yiwang.core.web import origin
 from yiwang.events import apikeys, hotline, intake, roles, service, stats, workflow
-from yiwang.events.batcher import batcher_for
+from yiwang.events.batcher import app_batcher
 from yiwang.events.schemas import BulkDispatch, CaseCreate, HotlineBatch, MachineClear, MachineIntake, Step
 from yiwang.events.settings import get_events_settings
 
@@ -73,7 +73,7 @@ async def machine_intake(request: Request, body: MachineIntake):
                               category_code=body.category_code, lng=body.long, lat=body.lat, address=body.address,
                               client=actor.display_name, source_ref=body.source_ref,
                               idem_key=f"{actor.display_name}:{key}"[:200])
-    batcher = batcher_for(factory, request.app.state.settings.home_path)
+    batcher = app_batcher(request.app)
     return _accepted(await batcher.submit(report, actor, origin(request)))
 
 

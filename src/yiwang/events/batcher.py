@@ -21,6 +21,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from yiwang.core.audit import Origin
@@ -134,3 +135,8 @@ def batcher_for(factory: sessionmaker[Session], home: Path | None = None) -> Bat
     if b is None:
         b = _batchers[key] = Batcher(factory, home)
     return b
+
+
+def app_batcher(app: FastAPI) -> Batcher:
+    """The intake routes' batcher: the app's sessions, intake marked in the app's home folder."""
+    return batcher_for(app.state.sessionmaker, app.state.settings.home_path)

@@ -25,7 +25,7 @@ from yiwang.core.errors import YiwangError
 from yiwang.core.i18n import _
 from yiwang.core.web import HTTP_LATENCY, HTTP_REQUESTS, LANG_COOKIE
 from yiwang.events import apikeys, intake, open311
-from yiwang.events.batcher import batcher_for
+from yiwang.events.batcher import app_batcher
 from yiwang.events.schemas import MachineIntake
 from yiwang.events.settings import get_events_settings
 
@@ -125,7 +125,7 @@ class LeanIntake:
                                                                                            exc.message)
             return await self._refuse(factory, send, mapped, path, ip, request_id, machine=path == MACHINE)
         try:
-            batcher = batcher_for(factory, app.state.settings.home_path)
+            batcher = app_batcher(app)
             accepted = await batcher.submit(report, actor, Origin(ip=ip))
         except Exception as exc:  # noqa: BLE001 - the database refused the batch: say so, nothing was stored
             log.error("intake batch failed", error=str(exc)[:300])

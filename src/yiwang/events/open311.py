@@ -23,7 +23,7 @@ from yiwang.core.errors import AccessDenied, NotFound, YiwangError
 from yiwang.core.i18n import _
 from yiwang.core.web import LOCAL_TZ, origin
 from yiwang.events import apikeys, intake, service
-from yiwang.events.batcher import batcher_for
+from yiwang.events.batcher import app_batcher
 from yiwang.events.models import Action, Attachment, Case
 from yiwang.events.settings import get_events_settings
 from yiwang.events.triage import load_taxonomy
@@ -165,7 +165,7 @@ async def create_request(request: Request):
         factory = request.app.state.sessionmaker
         with factory() as session:
             report, actor = validate_request(session, fields, list(form.multi_items()), request.headers)
-        batcher = batcher_for(factory, request.app.state.settings.home_path)
+        batcher = app_batcher(request.app)
         accepted = await batcher.submit(report, actor, origin(request))
     except Open311Error as exc:
         return _error(request, exc)

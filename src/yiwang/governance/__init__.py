@@ -26,7 +26,6 @@ What higher domains may use:
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -76,21 +75,13 @@ def _background(app: FastAPI) -> None:
     """Start the load worker with the app — only when it owns its database engine."""
     from yiwang.governance.settings import get_governance_settings
 
-    previous = app.router.lifespan_context
+    def start(a):
+        if a.state.engine is None or not get_governance_settings().background:
+            return None
+        from yiwang.governance.jobs import Worker
 
-    @asynccontextmanager
-    async def lifespan(a):
-        worker = None
-        if a.state.engine is not None and get_governance_settings().background:
-            from yiwang.governance.jobs import Worker
+        worker = Worker(a.state.sessionmaker, a.state.settings)
+        worker.start()
+        return worker.close
 
-            worker = Worker(a.state.sessionmaker, a.state.settings)
-            worker.start()
-        try:
-            async with previous(a) as state:
-                yield state
-        finally:
-            if worker:
-                worker.close()
-
-    app.router.lifespan_context = lifespan
+    web.run_with_app(app, start)

@@ -24,7 +24,6 @@ What governance and higher domains may use:
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -76,15 +75,4 @@ def register(app: FastAPI) -> None:
 
 
 def _close_on_shutdown(app: FastAPI) -> None:
-    previous = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(a):
-        try:
-            async with previous(a) as state:
-                yield state
-        finally:
-            if a.state.engine is not None:
-                close_all()
-
-    app.router.lifespan_context = lifespan
+    web.run_with_app(app, lambda a: close_all if a.state.engine is not None else None)
