@@ -7,7 +7,7 @@ import os
 # its memory in again and the kernel zeroed every page. Parquet's encoders take Arrow's default
 # pool whatever pool the writer is given, so only this setting reaches them; it must be made
 # before pyarrow first allocates. An operator's own ARROW_DEFAULT_MEMORY_POOL wins.
-# Measured: governance/engine/README.md ("Memory").
+# Measured: governance/engine/README.md ("The ceiling").
 os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 __version__ = "0.1.0"
