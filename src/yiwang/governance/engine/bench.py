@@ -115,7 +115,10 @@ def _rss_mb() -> float:
         return _peak_rss_mb()
 
 
-def _sinks(kind: str, work_dir: Path, parquet: dict[str, Any] | None = None):
+def _sinks(kind: str, work_dir: Path, parquet: dict[str, Any] | None = None,
+           zones: tuple[str, ...] = ("raw", "clean", "share", "quarantine")):
+    """A fresh lake in ``work_dir`` and a ``LakeLoad``'s sinks into it for ``zones``, encoded as a
+    load encodes them (``parquet`` overrides every zone); or plain Parquet files."""
     if kind == "parquet":
         from .sinks import parquet_sinks
 
@@ -125,19 +128,10 @@ def _sinks(kind: str, work_dir: Path, parquet: dict[str, Any] | None = None):
     from yiwang.governance.lake_sinks import LakeLoad
 
     options = ParquetOptions(**parquet) if parquet else None
+    work_dir.mkdir(parents=True, exist_ok=True)
     lake = Lake(f"sqlite:///{work_dir / 'catalog.db'}", str(work_dir / "lake"), parquet=options)
-    load = LakeLoad(lake, "population", **({"parquet": options} if options else {}))
+    load = LakeLoad(lake, "population", zones=zones, **({"parquet": options} if options else {}))
     return lake, load.sinks(), load
-
-
-def _zone_options(zone: str, parquet: dict[str, Any] | None):
-    """The Parquet options ``LakeLoad`` writes ``zone`` with (``parquet`` overrides every zone)."""
-    from yiwang.core.lake.parquet import ParquetOptions
-    from yiwang.governance.lake_sinks import FAST_ZONES, INGEST_PARQUET
-
-    if parquet:
-        return ParquetOptions(**parquet)
-    return INGEST_PARQUET if zone in FAST_ZONES else ParquetOptions()
 
 
 def _zone_sizes(lake_dir: Path) -> dict[str, int]:
@@ -255,7 +249,6 @@ def io_floor(source: Path, work_dir: Path, *, parquet: dict[str, Any] | None = N
     from .sources import open_source
     from .synth import population_rules
 
-    work_dir.mkdir(parents=True, exist_ok=True)
     rules = population_rules()
     lake, sinks, _ = _sinks("lake", work_dir, parquet)
     zones = [sinks.raw, sinks.clean, sinks.share]
@@ -293,8 +286,6 @@ def stage_profile(source: Path, work_dir: Path, *, rows: int = 500_000, today: d
     engine's stages streaming (outputs dropped); a second keeps the outputs and writes each
     zone to a fresh lake on its own (``write_<zone>``).
     """
-    from yiwang.core.lake import Lake
-
     from .fastpath import KCounter
     from .governor import Governor
     from .masking import KAnonymityCounter
@@ -349,13 +340,12 @@ def stage_profile(source: Path, work_dir: Path, *, rows: int = 500_000, today: d
         for zone, part in zip(zones, out):
             zones[zone].append(part)
     for zone, parts in zones.items():
-        lake = Lake(f"sqlite:///{work_dir / f'{zone}.db'}", str(work_dir / f"lake-{zone}"),
-                    parquet=_zone_options(zone, parquet))
+        lake, sinks, _ = _sinks("lake", work_dir / f"lake-{zone}", parquet, zones=(zone,))
+        sink = getattr(sinks, zone)
         started = time.process_time()
-        load = lake.load({f"{zone}.population": "append"})
         for part in parts:
-            load.write(f"{zone}.population", part)
-        load.commit()
+            sink.write(part)
+        sink.close()  # commits
         cpu[f"write_{zone}"] = time.process_time() - started
         lake.close()
         zones[zone] = []
