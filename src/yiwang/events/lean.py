@@ -76,7 +76,7 @@ class LeanIntake:
         cookie_lang = next((c.split("=", 1)[1] for c in headers.get("cookie", "").split("; ")
                             if c.startswith(LANG_COOKIE + "=")), None)
         token = i18n.set_locale(i18n.pick_locale(cookie_lang))
-        request_id = (headers.get("x-request-id") or f"lean-{id(scope):x}").encode()[:64]
+        request_id = (headers.get("x-request-id") or f"lean-{id(scope):x}").encode("latin-1")[:64]  # the bytes received
         status = 500
         try:
             status = await self._handle(scope, receive, send, path, headers, request_id)

@@ -7,7 +7,6 @@ no mask is masked with its kind's default; sharing it as-is needs an explicit ``
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -103,20 +102,26 @@ def truncate_address(col: pl.Series, policy: AddressMask) -> pl.Series:
 def _extract_prefix(col: pl.Series, markers: list[str]) -> pl.Series:
     """Text up to and including the earliest marker (longest marker on a tie), or null.
 
-    One literal byte search per marker, then a byte-prefix cut: several times cheaper than a
-    regex with a capture group.
+    One literal split per marker; the earliest marker is the one with the shortest text before
+    it. No offset crosses from one call to another, so no cut can depend on whether a library
+    counts bytes or characters (polars 2 changed ``str.find`` from one to the other).
     """
     ordered = sorted(set(markers), key=lambda m: len(m.encode()), reverse=True)
-    frame = pl.DataFrame({"a": col}).select(
-        [pl.col("a").str.find(m, literal=True).fill_null(_NOT_FOUND).alias(str(i)) for i, m in enumerate(ordered)]
+    parts = pl.DataFrame({"a": col}).select(
+        [pl.col("a").str.splitn(m, 2).alias(str(i)) for i, m in enumerate(ordered)]
     )
-    found = frame.to_numpy()
-    choice = found.argmin(axis=1)  # ties → the earlier (longer) marker
-    start = found[np.arange(len(found)), choice]
-    lengths = np.array([len(m.encode()) for m in ordered], np.int64)
-    end = pl.Series(np.where(start < _NOT_FOUND, start + lengths[choice], -1))
-    cut = pl.DataFrame({"a": col, "e": end}).select(
-        pl.when(pl.col("e") >= 0).then(pl.col("a").cast(pl.Binary).bin.head(pl.col("e")).cast(pl.String))
+    before = [parts[str(i)].struct.field("field_0") for i in range(len(ordered))]
+    found = [parts[str(i)].struct.field("field_1").is_not_null() for i in range(len(ordered))]
+    lengths = pl.DataFrame(
+        {str(i): pl.Series(np.where(f.to_numpy(), b.str.len_bytes().to_numpy(), _NOT_FOUND))
+         for i, (b, f) in enumerate(zip(before, found, strict=True))}
+    ).to_numpy()
+    choice = lengths.argmin(axis=1)  # ties → the earlier (longer) marker
+    hit = lengths[np.arange(len(lengths)), choice] < _NOT_FOUND
+    pick = pl.Series(np.where(hit, choice, -1))
+    frame = pl.DataFrame({"c": pick, **{str(i): b for i, b in enumerate(before)}})
+    cut = frame.select(
+        pl.coalesce([pl.when(pl.col("c") == i).then(pl.col(str(i)) + pl.lit(m)) for i, m in enumerate(ordered)])
     )
     return cut.to_series().alias(col.name)
 
@@ -130,19 +135,13 @@ def _coalesce(*series: pl.Series) -> pl.Series:
 
 def _county(col: pl.Series) -> pl.Series:
     """Province/city/county part: the text before the first street, village or number, cut after
-    its last 县/区/市/旗. Regex searches without capture groups and byte-prefix cuts only
-    (captures are several times slower); each step is materialised once."""
-    raw = pl.col("a").cast(pl.Binary)
-    frame = pl.DataFrame({"a": col}).with_columns(
-        head_end=pl.col("a").str.find("[0-9路街巷道镇乡村]|社区").fill_null(pl.col("a").str.len_bytes())
-    ).with_columns(head=raw.bin.head(pl.col("head_end")).cast(pl.String))
-    frame = frame.with_columns(last=pl.col("head").str.find("[县区市旗][^县区市旗]*$"))
-    out = frame.select(pl.when(pl.col("last").is_not_null()).then(raw.bin.head(pl.col("last") + 3).cast(pl.String)))
+    its last 县/区/市/旗. Regex replacements without capture groups (captures are several times
+    slower) and no offsets, so nothing depends on a library's offset unit."""
+    head = pl.col("a").str.replace(r"(?s)(?:[0-9路街巷道镇乡村]|社区).*", "")
+    frame = pl.DataFrame({"a": col}).select(head=head)
+    county = pl.col("head").str.replace(r"[^县区市旗]*$", "")
+    out = frame.select(pl.when(pl.col("head").str.contains("[县区市旗]")).then(county))
     return out.to_series().alias(col.name)
-
-
-def _prefix_pattern(markers: list[str]) -> str:
-    return "^(.*?(?:" + "|".join(re.escape(m) for m in sorted(markers, key=len, reverse=True)) + "))"
 
 
 def _as_date(norm_col: str, frame: pl.DataFrame) -> pl.Expr:
