@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from yiwang import __version__
 from yiwang.core import crypto, heap, web
+from yiwang.core.audit import anchor_in_background
 from yiwang.core.config import Settings, get_settings
 from yiwang.core.db import make_engine, make_sessionmaker, sqlite_file
 from yiwang.core.logs import configure_logging
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, *, session_factory: sessionmake
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
     _register_ops(app)
     _checkpoint_in_background(app)
+    anchor_in_background(app)  # signed ledger heads exported outside the database (core.audit)
 
     for name in DOMAINS:
         importlib.import_module(f"yiwang.{name}").register(app)

@@ -90,19 +90,58 @@ def seed() -> None:
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the whole hash chain; exit 1 and name the first bad entry if anything was altered."""
+def audit_verify(
+    anchors: str = typer.Option(None, "--anchors", help="Anchor file (JSON lines) whose entries the chain must still hold."),
+    public_key: str = typer.Option(None, "--public-key", help="Anchor public key (128 hex digits); default the configured key's."),
+) -> None:
+    """Check the hash chain in one snapshot; exit 1 and name the first bad entry if anything was altered."""
     from yiwang.core import audit
 
     settings = settings_or_exit()
-    with session_factory(settings)() as session:
-        result = audit.verify(session)
+    found: list = []
+    if anchors is not None:
+        try:
+            from pathlib import Path
+
+            found = audit.read_anchors(Path(anchors))
+            public_key = public_key or audit.anchor_keypair(settings, create=False).public_hex
+            if len(bytes.fromhex(public_key)) not in (64, 65):
+                raise ValueError("an SM2 public key is 128 hex digits (X || Y)")
+        except (OSError, ValueError, audit.LedgerError) as exc:  # CryptoError is a ValueError
+            console.print(f"[red]cannot check anchors[/red]: {exc}")
+            raise typer.Exit(2) from None
+    result = audit.verify_snapshot(session_factory(settings), found, public_key=public_key)
     if result.ok:
-        console.print(f"[green]audit ledger intact[/green]: {result.entries} entries verified")
+        checked = f", {result.anchors} anchors hold" if anchors is not None else ""
+        console.print(f"[green]audit ledger intact[/green]: {result.entries} entries verified{checked}")
         return
-    console.print(f"[red]audit ledger BROKEN at entry #{result.first_bad_id}[/red]: {result.problem} "
+    where = f"entry #{result.first_bad_id}" if result.first_bad_id is not None else "its head"
+    console.print(f"[red]audit ledger BROKEN at {where}[/red]: {result.problem} "
                   f"({result.entries} entries verified before it)")
     raise typer.Exit(1)
+
+
+@audit_app.command("anchor")
+def audit_anchor() -> None:
+    """Sign the ledger head now and append it to the anchor file (web processes do it periodically)."""
+    from yiwang.core import audit
+    from yiwang.core.crypto import CryptoError
+
+    settings = settings_or_exit()
+    try:
+        anchor = audit.write_anchor(session_factory(settings), settings.audit_anchor_path, audit.anchor_keypair(settings))
+    except (audit.LedgerError, CryptoError, OSError) as exc:
+        console.print(f"[red]no anchor written[/red]: {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"anchored entry #{anchor.last_id} ({anchor.last_hash[:16]}…) in {settings.audit_anchor_path}")
+
+
+@audit_app.command("keygen")
+def audit_keygen() -> None:
+    """Print a new SM2 key pair for YIWANG_AUDIT_ANCHOR_KEY (the public key is the last 128 hex digits)."""
+    from yiwang.core import crypto
+
+    sys.stdout.write(crypto.sm2_keypair_hex(crypto.sm2_generate_keypair()) + "\n")
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""Fixtures for the lake tests: the suite's database as catalog, PostgreSQL on demand, a local S3 endpoint.
+"""Fixtures for the core tests: an audit ledger of its own; for the lake tests: the suite's database as catalog, PostgreSQL on demand, a local S3 endpoint.
 
 The ``lake`` fixture follows the suite's backend: SQLite by default, PostgreSQL in the
 pass run with ``YIWANG_TEST_DATABASE_URL`` (see scripts/test.sh), so every lake test
@@ -13,9 +13,11 @@ from collections.abc import Iterator
 
 import pytest
 from helpers import new_database, pg_base_url
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 
+from yiwang.core import audit
+from yiwang.core.db import Base, make_engine, make_sessionmaker
 from yiwang.core.lake import Lake, ParquetOptions, S3Options
 
 PG_URL = pg_base_url() or os.environ.get("YIWANG_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -93,3 +95,19 @@ def s3_bucket() -> Iterator[S3Options]:
         yield options
     finally:
         server.stop()
+
+
+@pytest.fixture
+def ledger(tmp_path) -> Iterator[tuple]:
+    """(engine, sessionmaker, database): a committed database (SQLite file or PostgreSQL schema) holding
+    only the ledger, as migrations leave it."""
+    database = new_database(tmp_path)
+    engine = make_engine(database.url)
+    with engine.begin() as conn:
+        Base.metadata.create_all(conn, tables=[audit.AuditEntry.__table__, audit.AuditHead.__table__])
+        for ddl in audit.append_only_ddl(conn.dialect.name):
+            conn.exec_driver_sql(ddl)
+        conn.execute(insert(audit.AuditHead).values(id=1, last_id=0, last_hash=audit.GENESIS_HASH))
+    yield engine, make_sessionmaker(engine), database
+    engine.dispose()
+    database.drop()

@@ -116,3 +116,17 @@ def test_cli_verify_exit_codes(fresh_install, engine_for, yiwang_cli):
     bad = yiwang_cli(fresh_install, "audit", "verify")
     assert bad.returncode == 1
     assert "entry #3" in bad.stderr and "edited" in bad.stderr
+
+
+def test_append_without_head_row_is_refused_and_verify_says_so(db):
+    _append(db, 2)
+    db.execute(text("DELETE FROM audit_head"))
+    result = audit.verify(db)
+    assert not result.ok and "head row" in result.problem and "missing" in result.problem
+    with pytest.raises(audit.LedgerError, match="no head row"):
+        audit.record(db, actor=SYSTEM_ACTOR, action="test.write")
+
+
+def test_head_row_is_seeded_by_the_migrations(db):
+    head = db.get(audit.AuditHead, 1)
+    assert head is not None and head.last_id == audit.count(db)

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from yiwang.core import db as coredb
 from yiwang.core.security import token_digest
 from yiwang.events import apikeys
-from yiwang.events.lean import _validate_machine
+from yiwang.events.lean import validate_machine
 from yiwang.events.models import ApiKey
 from yiwang.events.schemas import MachineIntake
 
@@ -40,7 +40,7 @@ def test_validation_with_a_cold_key_cache_does_not_wait_for_a_writer(keyed_engin
         data = MachineIntake.model_validate({"channel": "iot", "description": "积水严重，路面无法通行",
                                              "long": 120.98, "lat": 31.385, "source_ref": "s-1"})
         started = time.perf_counter()
-        report, actor = _validate_machine(coredb.make_sessionmaker(keyed_engine), data, {"x-api-key": "ek_test_value"})
+        report, actor = validate_machine(coredb.make_sessionmaker(keyed_engine), data, {"x-api-key": "ek_test_value"})
         assert time.perf_counter() - started < 5.0  # an immediate begin would wait the 30 s busy timeout
         assert actor.display_name == "sensor-hub"
         assert report.idem_key == "sensor-hub:ref:s-1"

@@ -24,6 +24,7 @@ from yiwang.catalog.schemas import (
 from yiwang.catalog.spec import NAME_PATTERN, EntrySpec
 from yiwang.core.errors import BadRequest, PayloadTooLarge
 from yiwang.core.i18n import _
+from yiwang.core.params import MAX_ID
 from yiwang.core.security import Actor
 from yiwang.core.web import origin
 from yiwang.org import CurrentActor, DbSession, requires
@@ -36,7 +37,7 @@ YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yam
 
 @router.get("/resources", summary="Search and list entries (Chinese full text; drafts only for their department)")
 def list_resources(session: DbSession, actor: Viewer, q: str | None = Query(None, max_length=100),
-                   status: str | None = Query(None, max_length=20), department_id: int | None = Query(None, ge=1),
+                   status: str | None = Query(None, max_length=20), department_id: int | None = Query(None, ge=1, le=MAX_ID),
                    share_type: str | None = Query(None, max_length=20),
                    open_type: str | None = Query(None, max_length=20),
                    classification: str | None = Query(None, max_length=12, pattern=r"^[0-9]+$"),
@@ -56,14 +57,14 @@ def create_resource(request: Request, session: DbSession, actor: CurrentActor, b
 
 @router.get("/resources/{name}", response_model=ResourcePublic,
             summary="An entry: latest published version, version N, or (working=true) the draft")
-def get_resource(session: DbSession, actor: Viewer, name: Name, version: int | None = Query(None, ge=1),
+def get_resource(session: DbSession, actor: Viewer, name: Name, version: int | None = Query(None, ge=1, le=MAX_ID),
                  working: bool = False):
     return queries.get_resource(session, actor=actor, name=name, version=version, working=working)
 
 
 @router.put("/resources/{name}", response_model=ResourcePublic, summary="Save the working copy of an entry")
 def update_resource(request: Request, session: DbSession, actor: CurrentActor, name: Name, body: EntrySpec,
-                    expected_revision: int | None = Query(None, ge=1)):
+                    expected_revision: int | None = Query(None, ge=1, le=MAX_ID)):
     service.update_resource(session, actor=actor, name=name, data=body, origin=origin(request),
                             expected_revision=expected_revision)
     return queries.get_resource(session, actor=actor, name=name, working=True)
@@ -106,14 +107,14 @@ def history(session: DbSession, actor: Viewer, name: Name):
 
 
 @router.get("/resources/{name}/rules", response_model=RulesPublic, summary="Published governance rules")
-def rules(session: DbSession, actor: Viewer, name: Name, version: int | None = Query(None, ge=1)):
+def rules(session: DbSession, actor: Viewer, name: Name, version: int | None = Query(None, ge=1, le=MAX_ID)):
     queries.get_visible_entry(session, actor=actor, name=name)
     return queries.resource_rules(session, name, version)
 
 
 @router.get("/resources/{name}/datapackage.json",
             summary="The entry as a Frictionless Data Package with a Table Schema")
-def datapackage(session: DbSession, actor: Viewer, name: Name, version: int | None = Query(None, ge=1)):
+def datapackage(session: DbSession, actor: Viewer, name: Name, version: int | None = Query(None, ge=1, le=MAX_ID)):
     return data_package(queries.get_resource(session, actor=actor, name=name, version=version))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yiwang.core.db import Base, utcnow
@@ -25,8 +25,10 @@ class CatalogClass(Base):
     name: Mapped[str] = mapped_column(String(100))
     level: Mapped[int] = mapped_column(Integer)
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("catalog_classes.code"), index=True)
-    department_id: Mapped[int | None] = mapped_column(ForeignKey("org_departments.id"))  # 部门类 目 of one department
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("org_departments.id"), index=True)  # 部门类 目 of one department
     sort: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (CheckConstraint("level BETWEEN 1 AND 4", name="level"),)
 
 
 class _Listed:
@@ -38,6 +40,16 @@ class _Listed:
     open_type: Mapped[str] = mapped_column(String(20))
     update_cycle: Mapped[str] = mapped_column(String(20))
     items_count: Mapped[int] = mapped_column(Integer)
+
+
+# The closed value sets of the listed columns (catalog.spec's Literal types), as CHECKs per table.
+def _listed_checks() -> tuple[CheckConstraint, ...]:
+    return (
+        CheckConstraint("share_type IN ('unconditional', 'conditional', 'none')", name="share_type"),
+        CheckConstraint("open_type IN ('open', 'conditional', 'closed')", name="open_type"),
+        CheckConstraint("update_cycle IN ('realtime', 'hourly', 'daily', 'weekly', 'monthly', 'quarterly', "
+                        "'half_yearly', 'yearly', 'irregular')", name="update_cycle"),
+    )
 
 
 class CatalogEntry(_Listed, Base):
@@ -61,6 +73,11 @@ class CatalogEntry(_Listed, Base):
     mount_tables: Mapped[str] = mapped_column(Text, default="{}")  # JSON {zone: table}
     mounted_at: Mapped[dt.datetime | None]
 
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'submitted', 'rejected', 'published')", name="status"),
+        *_listed_checks(),
+    )
+
 
 class CatalogVersion(_Listed, Base):
     """A published version: an immutable snapshot of the spec."""
@@ -76,7 +93,8 @@ class CatalogVersion(_Listed, Base):
     published_by: Mapped[str] = mapped_column(String(150))
     note: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (UniqueConstraint("entry_id", "number", name="uq_catalog_versions_entry_number"),)
+    __table_args__ = (UniqueConstraint("entry_id", "number", name="uq_catalog_versions_entry_number"),
+                      *_listed_checks())
 
 
 class CatalogRules(Base):
@@ -144,4 +162,7 @@ class CatalogSearchTerm(Base):
     term: Mapped[str] = mapped_column(String(64), primary_key=True)
     weight: Mapped[int] = mapped_column(Integer)
 
-    __table_args__ = (Index("ix_catalog_search_terms_term", "term"),)
+    __table_args__ = (
+        Index("ix_catalog_search_terms_term", "term"),
+        CheckConstraint("layer IN ('working', 'published')", name="layer"),
+    )

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.datastructures import FormData
 
 from yiwang import org
 from yiwang.catalog import codes, dashboard, forms, labels, queries, service, workflow, yamlio
@@ -16,8 +15,9 @@ from yiwang.catalog.roles import EDIT, REVIEW, VIEW
 from yiwang.catalog.spec import DATA_TYPES, SENSITIVITIES
 from yiwang.core.errors import Conflict, NotFound
 from yiwang.core.i18n import _
+from yiwang.core.params import MAX_ID
 from yiwang.core.security import Actor
-from yiwang.core.web import origin, render, verify_csrf
+from yiwang.core.web import PostedForm, origin, render, verify_csrf
 from yiwang.org import CurrentActor, DbSession, requires
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
@@ -59,7 +59,7 @@ def list_page(request: Request, session: DbSession, actor: Viewer, q: str | None
 
 @router.get(BASE + "/resources/{name}")
 def entry_page(request: Request, session: DbSession, actor: Viewer, name: str,
-               version: int | None = Query(None, ge=1)):
+               version: int | None = Query(None, ge=1, le=MAX_ID)):
     entry = queries.get_visible_entry(session, actor=actor, name=name)
     mine = queries.sees_working(actor, entry.department_id)
     resource = queries.get_resource(session, actor=actor, name=name, version=version,
@@ -77,7 +77,7 @@ def entry_page(request: Request, session: DbSession, actor: Viewer, name: str,
 
 
 @router.get(BASE + "/resources/{name}/entry.yaml")
-def entry_yaml(session: DbSession, actor: Viewer, name: str, version: int | None = Query(None, ge=1)):
+def entry_yaml(session: DbSession, actor: Viewer, name: str, version: int | None = Query(None, ge=1, le=MAX_ID)):
     entry = queries.get_visible_entry(session, actor=actor, name=name)
     working = queries.sees_working(actor, entry.department_id) and version is None
     spec = queries.get_resource(session, actor=actor, name=name, version=version, working=working).spec
@@ -101,13 +101,6 @@ def new_page(request: Request, session: DbSession, actor: Editor):
     values = forms.form_values({"provider": org.get_department(session, actor.department_id).key
                                 if actor.department_id else ""})
     return _form(request, session, actor, values=values)
-
-
-async def _form_data(request: Request) -> FormData:
-    return await request.form()
-
-
-PostedForm = Annotated[FormData, Depends(_form_data)]
 
 
 @router.post(BASE + "/new")

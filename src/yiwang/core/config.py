@@ -7,6 +7,7 @@ that the two agree). Secrets refuse their defaults outside the demo profile.
 from __future__ import annotations
 
 import functools
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
@@ -82,6 +83,30 @@ class Settings(BaseSettings):
     openlineage_url: str | None = Field(
         None, description="Optional OpenLineage endpoint (Marquez, DataHub) that lineage events are forwarded to."
     )
+    audit_anchor_file: Path | None = Field(
+        None,
+        description="JSON-lines file the signed audit ledger heads (anchors) are appended to; default "
+        "`$YIWANG_HOME/audit-anchors.jsonl`. Copy it off the database host: it detects a rewritten ledger.",
+    )
+    audit_anchor_key: str | None = Field(
+        None,
+        description="SM2 key pair signing the anchors (192 hex digits, from `yiwang audit keygen`); default a key "
+        "made on first use in `$YIWANG_HOME/audit-anchor.key`.",
+    )
+    audit_anchor_minutes: int = Field(
+        60, ge=0, le=10080, description="How often each web process anchors the audit ledger, in minutes (0: never)."
+    )
+
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses or CIDR networks of the reverse proxies in front of yiwang "
+        "(e.g. `10.0.0.5,192.168.10.0/24`); `X-Forwarded-For` is honoured only from them. Default: none.",
+    )
+
+    @model_validator(mode="after")
+    def _check_trusted_proxies(self) -> "Settings":
+        _parse_networks(self.trusted_proxies)  # ValueError (a clear message) on a bad entry
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> "Settings":
@@ -120,12 +145,32 @@ class Settings(BaseSettings):
         return self.lake_uri or str(self.home_path / "lake")
 
     @property
+    def audit_anchor_path(self) -> Path:
+        return (self.audit_anchor_file or self.home_path / "audit-anchors.jsonl").expanduser().resolve()
+
+    @property
+    def trusted_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return _parse_networks(self.trusted_proxies)
+
+    @property
     def data_key_bytes(self) -> bytes:
         return bytes.fromhex(self.data_key)
 
     @property
     def is_demo(self) -> bool:
         return self.profile == "demo"
+
+
+@functools.lru_cache(maxsize=32)
+def _parse_networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    out = []
+    for part in value.split(","):
+        if part.strip():
+            try:
+                out.append(ipaddress.ip_network(part.strip(), strict=False))
+            except ValueError:
+                raise ValueError(f"YIWANG_TRUSTED_PROXIES: {part.strip()[:60]!r} is not an address or a CIDR network")
+    return tuple(out)
 
 
 def load_settings() -> Settings:

@@ -142,6 +142,29 @@ def sm2_verify_digest(public_key: bytes | str, digest: bytes, signature: bytes) 
         return False
 
 
+def sm2_keypair_hex(keypair: SM2KeyPair) -> str:
+    """A key pair as 192 hex digits: the private key (32 bytes), then the public key (64 bytes)."""
+    return keypair.private_key.hex() + keypair.public_key.hex()
+
+
+def sm2_keypair_from_hex(value: str) -> SM2KeyPair:
+    """Read ``sm2_keypair_hex`` output; a test signature proves the two halves belong together."""
+    try:
+        raw = bytes.fromhex(value.strip())
+    except ValueError:
+        raw = b""
+    if len(raw) != 96:
+        raise CryptoError("an SM2 key pair is 192 hex digits: the private key (64) then the public key (128)")
+    keypair = SM2KeyPair(public_key=_public_key(raw[32:]), private_key=raw[:32])
+    try:
+        matches = sm2_verify(keypair.public_key, b"yiwang", sm2_sign(keypair, b"yiwang"))
+    except (gmssl_pyx.GmsslInnerError, gmssl_pyx.InvalidValueError):
+        matches = False
+    if not matches:
+        raise CryptoError("the SM2 private and public keys do not belong together")
+    return keypair
+
+
 # Column encryption key -------------------------------------------------------
 
 _column_key: bytes | None = None

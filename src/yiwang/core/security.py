@@ -198,12 +198,47 @@ def scope_filter(
     if ScopeKind.DEPARTMENT in actor.scopes and department_col is not None and actor.department_ids:
         clauses.append(department_col.in_(sorted(actor.department_ids)))
     if ScopeKind.REGION in actor.scopes and region_col is not None and actor.region_code:
-        clauses.append(region_col.startswith(actor.region_code, autoescape=True))
+        clauses.append(prefix_range(region_col, actor.region_code))
     if ScopeKind.SELF in actor.scopes and owner_col is not None and actor.user_id is not None:
         clauses.append(owner_col == actor.user_id)
     if not clauses:
         return false()
     return or_(*clauses) if len(clauses) > 1 else and_(clauses[0])
+
+
+_MAX_CHAR = 0x10FFFF
+_SURROGATES = range(0xD800, 0xE000)
+
+
+def prefix_upper_bound(prefix: str) -> str | None:
+    """The smallest string above every string that starts with ``prefix`` (None: there is none).
+
+    The last character is incremented (``"3205"`` → ``"3206"``); a last character that cannot be
+    incremented (U+10FFFF) is dropped and the one before it incremented instead. Surrogates are skipped
+    (they cannot be stored), which keeps the bound right in code-point order and in UTF-8 byte order.
+    """
+    chars = list(prefix)
+    while chars:
+        last = ord(chars.pop())
+        if last < _MAX_CHAR:
+            nxt = last + 1
+            if nxt in _SURROGATES:
+                nxt = _SURROGATES.stop
+            return "".join(chars) + chr(nxt)
+    return None
+
+
+def prefix_range(col, prefix: str) -> ColumnElement[bool]:
+    """``col`` starts with ``prefix``, as a range ``col >= prefix AND col < next`` that a B-tree index serves.
+
+    ``LIKE 'prefix%'`` cannot use an ordinary index on PostgreSQL (unless the collation is C or the index
+    uses ``text_pattern_ops``), nor on SQLite (whose LIKE ignores ASCII case). The range compares in the
+    column's collation: for codes of digits (division codes) every collation orders them like code points.
+    Unlike SQLite's LIKE it is case-sensitive, as ``str.startswith`` (``in_scope``) and PostgreSQL are.
+    """
+    upper = prefix_upper_bound(prefix)
+    lower = col >= prefix
+    return lower if upper is None else and_(lower, col < upper)
 
 
 def in_scope(

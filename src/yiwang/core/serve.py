@@ -20,6 +20,8 @@ import structlog
 
 log = structlog.get_logger("yiwang.core.serve")
 APP = "yiwang.app:app_from_env"
+# uvicorn's proxy headers are off: by default it rewrites the client address from X-Forwarded-For for any
+# peer on 127.0.0.1. ``core.web.client_address`` does it instead, for YIWANG_TRUSTED_PROXIES only.
 
 
 STARTUP_FAILURE = 3  # uvicorn's exit status for a worker that failed before serving
@@ -30,7 +32,8 @@ def serve(host: str, port: int, workers: int, log_level: str) -> int:
     if workers <= 1 or not hasattr(socket, "SO_REUSEPORT"):
         import uvicorn
 
-        uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, log_level=log_level, access_log=False)
+        uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, log_level=log_level, access_log=False,
+                    proxy_headers=False)
         return 0
     return Supervisor(host, port, workers, log_level).run()
 
@@ -49,7 +52,7 @@ def _worker(host: str, port: int, log_level: str, app: str, factory: bool) -> No
     import uvicorn
 
     sock = listening_socket(host, port)
-    config = uvicorn.Config(app, factory=factory, log_level=log_level, access_log=False)
+    config = uvicorn.Config(app, factory=factory, log_level=log_level, access_log=False, proxy_headers=False)
     uvicorn.Server(config).run(sockets=[sock])
 
 

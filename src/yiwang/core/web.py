@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import ipaddress
 import json
 import re
 import secrets
@@ -20,16 +21,18 @@ from dataclasses import dataclass
 from hashlib import sha256
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy.exc
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from prometheus_client import Counter, Histogram
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from yiwang.core import db, i18n, security
@@ -224,6 +227,16 @@ def csrf_token(request: Request) -> str:
     return hmac.new(_secret(request), b"csrf:" + csrf_seed(request).encode(), sha256).hexdigest()
 
 
+async def _posted_form(request: Request) -> FormData:
+    return await request.form()
+
+
+# The request's form, read on the event loop: a route taking it can be a plain ``def``, which FastAPI
+# runs in its thread pool, so the route's database work never blocks the loop (a blocked loop stalls
+# every request, up to the SQLite writer lock's 30 s).
+PostedForm = Annotated[FormData, Depends(_posted_form)]
+
+
 async def verify_csrf(request: Request) -> None:
     """Dependency for every HTML route: unsafe methods must echo the page's CSRF token."""
     if request.method not in UNSAFE_METHODS:
@@ -242,12 +255,70 @@ async def verify_csrf(request: Request) -> None:
 
 # Request helpers ------------------------------------------------------------
 
+@dataclass(frozen=True)
+class ClientAddress:
+    """Who is at the other end: ``ip`` the client as far as trusted proxies vouch for it, ``peer`` the
+    address that connected, ``forwarded`` the ``X-Forwarded-For`` chain as received (a claim, never
+    taken as the client's address unless the peer is a trusted proxy)."""
+
+    ip: str | None
+    peer: str | None
+    forwarded: tuple[str, ...] = ()
+
+    def origin(self) -> Origin:
+        """For the audit ledger, which keeps the peer and the chain apart from ``ip``."""
+        return Origin(ip=self.ip, peer=self.peer, forwarded_for=self.forwarded)
+
+
+def _hop(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """One ``X-Forwarded-For`` entry as an address (``[v6]:port`` and ``v4:port`` too), None if it is none."""
+    value = value.strip()
+    if value.startswith("[") and "]" in value:
+        value = value[1:value.index("]")]
+    elif value.count(":") == 1:
+        value = value.split(":", 1)[0]
+    try:
+        return ipaddress.ip_address(value)
+    except ValueError:
+        return None
+
+
+def client_address(scope: Any, trusted: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None = None
+                   ) -> ClientAddress:
+    """THE client address of an ASGI request (the FastAPI app and the lean intake front both use it).
+
+    ``X-Forwarded-For`` counts only when the direct peer is one of ``YIWANG_TRUSTED_PROXIES``; the
+    chain is then walked right to left past trusted hops, and the first address not trusted is the
+    client (the leftmost one if every hop is trusted). An entry that is not an address ends the walk
+    at the last trusted hop. Uvicorn's own proxy-header handling is off (``core.serve``).
+    """
+    client = scope.get("client")
+    peer = client[0] if client else None
+    values = [v.decode("latin-1") for k, v in scope.get("headers") or () if k.lower() == b"x-forwarded-for"]
+    chain = tuple(p.strip()[:100] for v in values for p in v.split(",") if p.strip())[-20:]
+    if trusted is None:
+        app = scope.get("app")
+        settings = getattr(getattr(app, "state", None), "settings", None)
+        trusted = settings.trusted_networks if settings is not None else ()
+    ip = peer
+    peer_addr = _hop(peer) if peer else None
+    if chain and trusted and peer_addr is not None and any(peer_addr in net for net in trusted):
+        for entry in reversed(chain):
+            addr = _hop(entry)
+            if addr is None:
+                break
+            ip = str(addr)
+            if not any(addr in net for net in trusted):
+                break
+    return ClientAddress(ip=ip, peer=peer, forwarded=chain)
+
+
 def client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    return client_address(request.scope).ip
 
 
 def origin(request: Request) -> Origin:
-    return Origin(ip=client_ip(request))
+    return client_address(request.scope).origin()
 
 
 def safe_next(value: str | None, default: str = "/") -> str:
@@ -405,6 +476,27 @@ def install_error_handlers(app: FastAPI) -> None:
             return JSONResponse({"detail": errors, "code": "invalid", "message": message}, status_code=422)
         return render(request, "core/error.html", {"status": 422, "message": message, "code": "invalid"},
                       status_code=422)
+
+    @app.exception_handler(sqlalchemy.exc.DataError)
+    async def _data_error(request: Request, exc: sqlalchemy.exc.DataError):
+        # PostgreSQL's side of the same net: numeric or date/time value out of range (SQLSTATE 22003, 22008)
+        if getattr(exc.orig, "sqlstate", None) not in ("22003", "22008"):
+            raise exc
+        return await _overflow(request, exc)
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: Exception):
+        # The safety net behind ``core.params``: a number or date too large for the database or the
+        # calendar, met while binding a parameter, is the caller's input, not a server error.
+        session = getattr(request.state, "db", None)
+        if session is not None:
+            session.rollback()
+        log.warning("input out of range", path=request.url.path, error=str(exc)[:200])
+        message = _("A number or date in the request is out of range.")
+        if wants_json(request):  # shaped like FastAPI's own 422, as the OpenAPI document declares
+            return JSONResponse({"detail": [{"loc": ["request"], "msg": message, "type": "out_of_range"}],
+                                 "code": "out_of_range", "message": message}, status_code=422)
+        return error_response(request, 422, "out_of_range", message)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
@@ -11,9 +11,10 @@ from fastapi.responses import JSONResponse, Response
 from yiwang import org
 from yiwang.core.errors import AccessDenied, Conflict, Invalid, NotFound, PayloadTooLarge
 from yiwang.core.i18n import _
+from yiwang.core.params import DayQuery, Id, Offset
 from yiwang.core.security import Actor
 from yiwang.core.web import origin
-from yiwang.events import apikeys, hotline, intake, roles, service, stats, workflow
+from yiwang.events import apikeys, hotline, intake, lean, roles, service, stats, workflow
 from yiwang.events.batcher import app_batcher
 from yiwang.events.schemas import BulkDispatch, CaseCreate, HotlineBatch, MachineClear, MachineIntake, Step
 from yiwang.events.settings import get_events_settings
@@ -65,14 +66,9 @@ def api_key_actor(request: Request, session: org.DbSession) -> Actor:
 @router.post("/intake", status_code=201, dependencies=[Depends(limit_body)],
              summary="Machine intake (IoT alarm, indicator warning, video AI); header X-API-Key")
 async def machine_intake(request: Request, body: MachineIntake):
-    factory = request.app.state.sessionmaker
-    with factory() as session:
-        actor = apikeys.actor_for_key(session, request.headers.get("x-api-key"))
-        key = request.headers.get("idempotency-key") or body.idempotency_key or f"ref:{body.source_ref}"
-        report = intake.build(session, channel=body.channel, description=body.description,
-                              category_code=body.category_code, lng=body.long, lat=body.lat, address=body.address,
-                              client=actor.display_name, source_ref=body.source_ref,
-                              idem_key=f"{actor.display_name}:{key}"[:200])
+    # the lean front (events.lean) serves this path; its validator is the one implementation, run off the loop
+    report, actor = await asyncio.to_thread(lean.validate_machine, request.app.state.sessionmaker, body,
+                                            request.headers)
     batcher = app_batcher(request.app)
     return _accepted(await batcher.submit(report, actor, origin(request)))
 
@@ -93,9 +89,9 @@ def hotline_records(request: Request, session: org.DbSession, actor: org.Current
 
 
 @router.post("/hotline/import", summary="12345 hotline export file (CSV or XLSX)")
-async def hotline_import(request: Request, session: org.DbSession, actor: org.CurrentActor,
-                         file: Annotated[UploadFile, File()]):
-    data = await file.read(hotline.MAX_BYTES + 1)
+def hotline_import(request: Request, session: org.DbSession, actor: org.CurrentActor,
+                   file: Annotated[UploadFile, File()]):
+    data = file.file.read(hotline.MAX_BYTES + 1)  # a plain def: the import runs in the thread pool, off the loop
     result = hotline.import_file(session, actor=actor, data=data, filename=file.filename or "", origin=origin(request))
     return result.__dict__
 
@@ -106,7 +102,7 @@ def list_cases(session: org.DbSession, actor: org.CurrentActor,
                town: str | None = Query(None, max_length=9), region: str | None = Query(None, max_length=20),
                source: str | None = Query(None, max_length=12), warn: str | None = Query(None, pattern="^(green|yellow|red)$"),
                overdue: bool = False, q: str | None = Query(None, max_length=100),
-               limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)):
+               limit: int = Query(50, ge=1, le=500), offset: Offset = 0):
     flt = service.CaseFilter(status=status, category_code=category, town_code=town, region_code=region, source=source,
                              warn_level=warn, overdue=overdue, q=q)
     rows, total = service.list_cases(session, actor=actor, flt=flt, limit=limit, offset=offset)
@@ -114,7 +110,7 @@ def list_cases(session: org.DbSession, actor: org.CurrentActor,
 
 
 @router.get("/cases/{case_id}")
-def get_case(session: org.DbSession, actor: org.CurrentActor, case_id: int):
+def get_case(session: org.DbSession, actor: org.CurrentActor, case_id: Id):
     case = service.get_case(session, actor=actor, case_id=case_id)
     return {**service.case_public(session, case), "timeline": service.timeline(session, case.id),
             "tasks": [{"department_id": t.department_id, "department": service.department_name(session, t.department_id),
@@ -123,7 +119,7 @@ def get_case(session: org.DbSession, actor: org.CurrentActor, case_id: int):
 
 
 @router.get("/cases/{case_id}/personal", summary="Reporter's name and phone; needs a reason; audited")
-def reporter_personal(request: Request, session: org.DbSession, actor: org.CurrentActor, case_id: int,
+def reporter_personal(request: Request, session: org.DbSession, actor: org.CurrentActor, case_id: Id,
                       reason: str = Query(..., max_length=500)):
     return service.reveal_reporter(session, actor=actor, case_id=case_id, reason=reason, origin=origin(request))
 
@@ -163,7 +159,7 @@ FUNCS = {"register": workflow.register, "reclassify": workflow.reclassify, "disp
 
 @router.post("/cases/{case_id}/{step}", summary="A workflow step: register, dispatch, take, return, extend, "
              "extend-decision, complete, verify, close, backlog, supervise, invalidate, merge, rate, reopen")
-def case_step(request: Request, session: org.DbSession, actor: org.CurrentActor, case_id: int, step: str, body: Step):
+def case_step(request: Request, session: org.DbSession, actor: org.CurrentActor, case_id: Id, step: str, body: Step):
     if step not in FUNCS:
         raise Invalid(_("Unknown step %(step)s.", step=step[:30]), field="step")
     kwargs = STEPS[step](session, body)
@@ -197,13 +193,13 @@ def map_points(session: org.DbSession, actor: org.CurrentActor, town: str | None
 
 @router.get("/stats", summary="Statistics and plan indicators for a period")
 def kpis(session: org.DbSession, actor: org.CurrentActor, period: str = Query("year", max_length=10),
-         start: dt.date | None = None, end: dt.date | None = None):
+         start: DayQuery = None, end: DayQuery = None):
     return stats.kpis(session, actor=actor, p=stats.period(period, start, end))
 
 
 @router.get("/stats.xlsx", summary="Statistics as an XLSX workbook (audited)")
 def kpis_xlsx(request: Request, session: org.DbSession, actor: org.CurrentActor,
-              period: str = Query("year", max_length=10), start: dt.date | None = None, end: dt.date | None = None):
+              period: str = Query("year", max_length=10), start: DayQuery = None, end: DayQuery = None):
     body = stats.export_xlsx(session, actor=actor, p=stats.period(period, start, end), origin=origin(request))
     return Response(body, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"content-disposition": 'attachment; filename="events-stats.xlsx"'})

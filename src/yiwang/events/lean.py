@@ -20,10 +20,9 @@ import structlog
 from pydantic import ValidationError
 
 from yiwang.core import db, i18n
-from yiwang.core.audit import Origin
 from yiwang.core.errors import YiwangError
 from yiwang.core.i18n import _
-from yiwang.core.web import HTTP_LATENCY, HTTP_REQUESTS, LANG_COOKIE
+from yiwang.core.web import HTTP_LATENCY, HTTP_REQUESTS, LANG_COOKIE, client_address
 from yiwang.events import apikeys, intake, open311
 from yiwang.events.batcher import app_batcher
 from yiwang.events.schemas import MachineIntake
@@ -88,14 +87,14 @@ class LeanIntake:
     async def _handle(self, scope, receive, send, path, headers, request_id) -> int:
         app = scope["app"]
         factory = app.state.sessionmaker
-        ip = scope.get("client")[0] if scope.get("client") else None
+        client = client_address(scope)  # the same rule as the app's: X-Forwarded-For only from trusted proxies
         limit = get_events_settings().max_body_kb * 1024
         try:
             body = await _body(receive, limit)
         except TooLarge:
             exc = open311.Open311Error(400 if path != MACHINE else 413, "too_large",
                                        _("The request body is larger than %(kb)s KB.", kb=limit // 1024))
-            return await self._refuse(factory, send, exc, path, ip, request_id, machine=path == MACHINE)
+            return await self._refuse(factory, send, exc, path, client, request_id, machine=path == MACHINE)
         if path == BARE:
             fields = parse_qsl(body.decode("utf-8", "replace"))
             await _send(send, 201, [{"service_request_id": "0", "token": str(len(fields))}], request_id)
@@ -115,18 +114,18 @@ class LeanIntake:
                     first = err.errors()[0]
                     exc = open311.Open311Error(422, "invalid", _("Invalid input at %(where)s: %(msg)s",
                                                where=".".join(str(p) for p in first.get("loc", ())), msg=first.get("msg")))
-                    return await self._refuse(factory, send, exc, path, ip, request_id, machine=True)
-                report, actor = await _off_loop(apikeys.needs_lookup(headers.get("x-api-key")), _validate_machine,
+                    return await self._refuse(factory, send, exc, path, client, request_id, machine=True)
+                report, actor = await _off_loop(apikeys.needs_lookup(headers.get("x-api-key")), validate_machine,
                                                 factory, data, headers)
         except open311.Open311Error as exc:
-            return await self._refuse(factory, send, exc, path, ip, request_id, machine=path == MACHINE)
+            return await self._refuse(factory, send, exc, path, client, request_id, machine=path == MACHINE)
         except YiwangError as exc:
             mapped = open311.from_error(exc) if path == OPEN311 else open311.Open311Error(exc.status_code, exc.code,
                                                                                            exc.message)
-            return await self._refuse(factory, send, mapped, path, ip, request_id, machine=path == MACHINE)
+            return await self._refuse(factory, send, mapped, path, client, request_id, machine=path == MACHINE)
         try:
             batcher = app_batcher(app)
-            accepted = await batcher.submit(report, actor, Origin(ip=ip))
+            accepted = await batcher.submit(report, actor, client.origin())
         except Exception as exc:  # noqa: BLE001 - the database refused the batch: say so, nothing was stored
             log.error("intake batch failed", error=str(exc)[:300])
             await _send(send, 503, {"detail": _("The case could not be stored just now; send it again "
@@ -142,8 +141,8 @@ class LeanIntake:
                                        "created": accepted.created}, request_id)
         return status
 
-    async def _refuse(self, factory, send, exc, path, ip, request_id, *, machine: bool) -> int:
-        await asyncio.to_thread(open311.audit_error, factory, exc, "POST", path, ip)
+    async def _refuse(self, factory, send, exc, path, client, request_id, *, machine: bool) -> int:
+        await asyncio.to_thread(open311.audit_error, factory, exc, "POST", path, client)
         payload = {"detail": exc.description, "code": exc.code} if machine else open311.error_body(exc)
         await _send(send, exc.status, payload, request_id)
         return exc.status
@@ -159,11 +158,11 @@ async def _off_loop(needs_database: bool, fn, *args):
 
 
 def _validate_open311(factory, fields: dict, items: list, headers: dict):
-    with db.reading(), factory() as session:
-        return open311.validate_request(session, fields, items, headers)
+    return open311.validate_in_session(factory, fields, items, headers)
 
 
-def _validate_machine(factory, data: MachineIntake, headers: dict):
+def validate_machine(factory, data: MachineIntake, headers) -> tuple:
+    """Check a machine intake and build its report (the lean front and the documented route both call this)."""
     with db.reading(), factory() as session:
         actor = apikeys.actor_for_key(session, headers.get("x-api-key"))
         key = headers.get("idempotency-key") or data.idempotency_key or f"ref:{data.source_ref}"

@@ -68,7 +68,11 @@ def train_version(session: Session, home: Path, *, actor, origin: Origin | None 
     """Train on corpus + corrections, save, register and activate a new version."""
     reports = corpus.generate("train", per_category)
     texts, codes = [r.text for r in reports], [r.category_code for r in reports]
-    corrections = session.execute(select(Correction.text, Correction.corrected_code).order_by(Correction.id)).all()
+    fresh = not session.in_transaction()
+    with db.reading():  # on SQLite: a deferred read, no writer lock
+        corrections = session.execute(select(Correction.text, Correction.corrected_code).order_by(Correction.id)).all()
+    if fresh:
+        session.rollback()  # training takes seconds: hold no transaction (and no writer lock) through it
     for text, code in corrections:
         texts += [text] * CORRECTION_WEIGHT
         codes += [code] * CORRECTION_WEIGHT

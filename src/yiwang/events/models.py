@@ -10,10 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yiwang.core.db import Base, EncryptedText, utcnow
+
+# Closed value sets written by the code (service.ALL_STATUSES, SOURCES, CHANNELS; workflow; sla), kept as CHECKs.
+CASE_STATUSES = ("accepted", "registered", "dispatched", "handling", "verifying", "verified", "backlog",
+                 "closed", "rated", "invalid", "merged")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class Case(Base):
@@ -38,7 +46,7 @@ class Case(Base):
     town_code: Mapped[str | None] = mapped_column(String(9), index=True)
     located_by: Mapped[str | None] = mapped_column(String(10))  # point | address | text | dispatcher
     department_id: Mapped[int | None] = mapped_column(ForeignKey("org_departments.id"), index=True)
-    proposed_department_id: Mapped[int | None] = mapped_column(ForeignKey("org_departments.id"))
+    proposed_department_id: Mapped[int | None] = mapped_column(ForeignKey("org_departments.id"), index=True)
     priority: Mapped[int] = mapped_column(SmallInteger, default=3)
     triage_status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
     triage_code: Mapped[str | None] = mapped_column(String(6))
@@ -85,6 +93,17 @@ class Case(Base):
         # Duplicate search (same class, a few metres, a day): covers the whole filter, so the
         # lookup of each new case reads a handful of index entries, whatever the day's volume.
         Index("ix_events_cases_near", "category_code", "lat", "lng", "created_at", "status"),
+        CheckConstraint(_one_of("status", CASE_STATUSES), name="status"),
+        CheckConstraint(_one_of("source", ("passive", "active", "automatic")), name="source"),
+        CheckConstraint(_one_of("channel", ("portal", "hotline", "open311", "app", "grid", "inspector", "iot",
+                                            "video", "indicator", "api")), name="channel"),
+        CheckConstraint(_one_of("category_by", ("reporter", "triage", "dispatcher")), name="category_by"),
+        CheckConstraint(_one_of("located_by", ("point", "address", "text", "dispatcher")), name="located_by"),
+        CheckConstraint(_one_of("triage_status", ("pending", "done")), name="triage_status"),
+        CheckConstraint(_one_of("step", ("dispatch", "respond", "handle", "verify")), name="step"),
+        CheckConstraint(_one_of("warn_level", ("green", "yellow", "red")), name="warn_level"),
+        CheckConstraint("priority BETWEEN 1 AND 4", name="priority"),
+        CheckConstraint("rating BETWEEN 1 AND 5", name="rating"),
     )
 
 
@@ -109,6 +128,11 @@ class Task(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        CheckConstraint(_one_of("role", ("lead", "assist")), name="role"),
+        CheckConstraint(_one_of("status", ("pending", "accepted", "done", "returned", "cancelled")), name="status"),
+        CheckConstraint(_one_of("ext_status", ("requested", "approved", "rejected")), name="ext_status"),
+    )
 
 
 class Action(Base):
@@ -124,9 +148,14 @@ class Action(Base):
     action: Mapped[str] = mapped_column(String(20))
     from_status: Mapped[str | None] = mapped_column(String(12))
     to_status: Mapped[str | None] = mapped_column(String(12))
-    department_id: Mapped[int | None] = mapped_column(ForeignKey("org_departments.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("org_departments.id"), index=True)
     note: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[str | None] = mapped_column(Text)  # JSON
+
+    __table_args__ = (
+        CheckConstraint(_one_of("from_status", CASE_STATUSES), name="from_status"),
+        CheckConstraint(_one_of("to_status", CASE_STATUSES), name="to_status"),
+    )
 
 
 class Attachment(Base):
@@ -136,7 +165,7 @@ class Attachment(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("events_cases.id", ondelete="CASCADE"), index=True)
-    action_id: Mapped[int | None] = mapped_column(ForeignKey("events_actions.id"))
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("events_actions.id"), index=True)
     path: Mapped[str] = mapped_column(String(300))
     original_name: Mapped[str | None] = mapped_column(String(200))
     mime: Mapped[str] = mapped_column(String(40))
@@ -196,14 +225,23 @@ class Notification(Base):
     __tablename__ = "events_notifications"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("org_users.id"), index=True)
-    department_id: Mapped[int | None] = mapped_column(ForeignKey("org_departments.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("org_users.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("org_departments.id"))
     role: Mapped[str | None] = mapped_column(String(50))
-    case_id: Mapped[int | None] = mapped_column(ForeignKey("events_cases.id", ondelete="CASCADE"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("events_cases.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
     message: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     read_at: Mapped[dt.datetime | None]
+
+    # The unread count and list (user OR departments OR roles, read_at IS NULL): one index per branch of the
+    # OR, each ending in read_at so that unread notices are found without visiting read ones. They also serve
+    # the user_id / department_id foreign keys (they replace the single-column indexes of those).
+    __table_args__ = (
+        Index("ix_events_notifications_user_unread", "user_id", "read_at"),
+        Index("ix_events_notifications_department_unread", "department_id", "read_at"),
+        Index("ix_events_notifications_role_unread", "role", "read_at"),
+    )
 
 
 class DispatchRule(Base):
@@ -214,5 +252,5 @@ class DispatchRule(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     category_code: Mapped[str] = mapped_column(String(6), index=True)
     town_code: Mapped[str | None] = mapped_column(String(9))
-    department_id: Mapped[int] = mapped_column(ForeignKey("org_departments.id"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("org_departments.id"), index=True)
     assist_department_ids: Mapped[str | None] = mapped_column(String(100))  # space-separated ids

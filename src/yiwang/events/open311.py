@@ -11,6 +11,7 @@ Service request ids are case numbers; ``jurisdiction_id`` is accepted (320583 or
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 
@@ -18,13 +19,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
-from yiwang.core import audit
+from yiwang import org
+from yiwang.core import audit, db
 from yiwang.core.errors import AccessDenied, NotFound, YiwangError
 from yiwang.core.i18n import _
-from yiwang.core.web import LOCAL_TZ, origin
+from yiwang.core.masking import coarse_address, redact
+from yiwang.core.params import Id, check_moment
+from yiwang.core.web import LOCAL_TZ, ClientAddress, client_address, origin
 from yiwang.events import apikeys, intake, service
 from yiwang.events.batcher import app_batcher
-from yiwang.events.models import Action, Attachment, Case
+from yiwang.events.models import Case
 from yiwang.events.settings import get_events_settings
 from yiwang.events.triage import load_taxonomy
 
@@ -32,7 +36,6 @@ router = APIRouter(prefix="/open311/v2", tags=["open311"])
 JURISDICTIONS = {"320583", "kunshan", "kunshan.gov.cn"}
 MAX_RESULTS = 1000
 CLOSED = ("closed", "rated", "invalid", "merged")
-PHONE_RE = re.compile(r"1[3-9]\d{9}")
 ATTRIBUTES = [
     {"variable": True, "code": "hazard", "datatype": "singlevaluelist", "required": False,
      "datatype_description": None, "order": 1, "description": "是否存在安全隐患 / Is anyone at risk?",
@@ -47,14 +50,12 @@ class Open311Error(Exception):
         self.status, self.code, self.description = status, code, description
 
 
-def audit_error(factory, exc: Open311Error, method: str, path: str, ip: str | None) -> None:
-    """Every refused Open311 request is written to the audit ledger."""
-    from yiwang.core.audit import Origin
-
+def audit_error(factory, exc: Open311Error, method: str, path: str, client: ClientAddress) -> None:
+    """Every refused Open311 request is written to the audit ledger (the forwarded chain apart from the ip)."""
     with factory() as session:
         audit.record(session, actor=None, action="access.denied" if exc.status == 403 else "events.open311.rejected",
                      outcome="denied" if exc.status == 403 else "failed", target_type="route",
-                     target_id=f"{method} {path}", origin=Origin(ip=ip),
+                     target_id=f"{method} {path}", origin=client.origin(),
                      detail={"code": exc.code, "status": exc.status, "message": exc.description[:300]})
         session.commit()
 
@@ -64,7 +65,7 @@ def error_body(exc: Open311Error) -> list[dict]:
 
 
 def _error(request: Request, exc: Open311Error) -> JSONResponse:
-    audit_error(request.app.state.sessionmaker, exc, request.method, request.url.path, origin(request).ip)
+    audit_error(request.app.state.sessionmaker, exc, request.method, request.url.path, client_address(request.scope))
     return JSONResponse(error_body(exc), status_code=exc.status)
 
 
@@ -121,6 +122,12 @@ def _attributes(items: list) -> dict:
     return out
 
 
+def validate_in_session(factory, fields: dict, form_items: list, headers) -> tuple:
+    """``validate_request`` in a deferred (reading) session of its own; call it off the event loop."""
+    with db.reading(), factory() as session:
+        return validate_request(session, fields, form_items, headers)
+
+
 def validate_request(session, fields: dict, form_items: list, headers) -> tuple:
     """Check a POST requests.json form; returns (report, actor) or raises Open311Error / YiwangError."""
     _jurisdiction(fields.get("jurisdiction_id"))
@@ -162,9 +169,8 @@ async def create_request(request: Request):
             raise Open311Error(400, "bad_content_type", _("Send the request form-encoded."))
         form = await request.form()
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
-        factory = request.app.state.sessionmaker
-        with factory() as session:
-            report, actor = validate_request(session, fields, list(form.multi_items()), request.headers)
+        report, actor = await asyncio.to_thread(validate_in_session, request.app.state.sessionmaker, fields,
+                                                list(form.multi_items()), request.headers)
         batcher = app_batcher(request.app)
         accepted = await batcher.submit(report, actor, origin(request))
     except Open311Error as exc:
@@ -174,38 +180,22 @@ async def create_request(request: Request):
     return JSONResponse(accepted_body(accepted), status_code=201 if accepted.created else 200)
 
 
-def _status_notes(session, case_ids: list[int]) -> dict[int, str]:
-    notes: dict[int, str] = {}
-    if not case_ids:
-        return notes
-    for cid, note in session.execute(select(Action.case_id, Action.note).where(
-            Action.case_id.in_(case_ids), Action.note.is_not(None)).order_by(Action.id)):
-        notes[cid] = note
-    return notes
-
-
-def _media(session, case_ids: list[int]) -> dict[int, int]:
-    out: dict[int, int] = {}
-    if case_ids:
-        for cid, aid in session.execute(select(Attachment.case_id, Attachment.id)
-                                        .where(Attachment.case_id.in_(case_ids)).order_by(Attachment.id.desc())):
-            out[cid] = aid
-    return out
-
-
-def _public(session, case: Case, base: str, notes: dict, media: dict) -> dict:
+def _public(session, case: Case, notes: dict) -> dict:
+    """A case as anyone may read it: ``status_notes`` only from public steps (``service.public_notes``),
+    free text through the one redactor, the address down to the community or road, no photo (photos
+    have no publishable flag yet, so none is public)."""
     cat = service.category(case.category_code)
     return {
         "service_request_id": service.number(case), "status": "closed" if case.status in CLOSED else "open",
-        "status_notes": PHONE_RE.sub(lambda m: m.group(0)[:3] + "****" + m.group(0)[-4:], notes.get(case.id, "")) or None,
+        "status_notes": notes.get(case.id) or None,
         "service_name": cat.name if cat else None, "service_code": case.category_code,
-        "description": PHONE_RE.sub(lambda m: m.group(0)[:3] + "****" + m.group(0)[-4:], case.description),
+        "description": redact(case.description),
         "agency_responsible": service.department_name(session, case.department_id) or None,
         "service_notice": None, "requested_datetime": case.created_at.astimezone(LOCAL_TZ).isoformat(),
         "updated_datetime": case.updated_at.astimezone(LOCAL_TZ).isoformat(),
         "expected_datetime": case.handle_due_at.astimezone(LOCAL_TZ).isoformat() if case.handle_due_at else None,
-        "address": case.address, "address_id": None, "zipcode": None, "lat": case.lat, "long": case.lng,
-        "media_url": f"{base}/open311/v2/media/{media[case.id]}" if case.id in media else None,
+        "address": coarse_address(case.address), "address_id": None, "zipcode": None, "lat": case.lat,
+        "long": case.lng, "media_url": None,
     }
 
 
@@ -216,7 +206,11 @@ def _date(value: str | None, name: str) -> dt.datetime | None:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise Open311Error(400, "bad_date", _("%(name)s is not a W3C date-time.", name=name)) from None
-    return parsed.replace(tzinfo=LOCAL_TZ) if parsed.tzinfo is None else parsed
+    parsed = parsed.replace(tzinfo=LOCAL_TZ) if parsed.tzinfo is None else parsed
+    try:
+        return check_moment(parsed, name)
+    except YiwangError as exc:  # 400, as the specification answers bad input
+        raise Open311Error(400, "bad_date", exc.message) from None
 
 
 @router.get("/requests.json", summary="Service requests (filters; at most 1,000; default the last 90 days)")
@@ -259,12 +253,10 @@ def list_requests(request: Request, service_request_id: str | None = None, servi
                     stmt = stmt.where(Case.status.in_(CLOSED))
     except Open311Error as exc:
         return _error(request, exc)
-    base = str(request.base_url).rstrip("/")
     with request.app.state.sessionmaker() as session:
         rows = session.execute(stmt.order_by(Case.id.desc()).limit(MAX_RESULTS)).scalars().all()
-        ids = [c.id for c in rows]
-        notes, media = _status_notes(session, ids), _media(session, ids)
-        return [_public(session, c, base, notes, media) for c in rows]
+        notes = service.public_notes(session, [c.id for c in rows])
+        return [_public(session, c, notes) for c in rows]
 
 
 @router.get("/requests/{number}.json", summary="One service request")
@@ -276,8 +268,7 @@ def get_request(request: Request, number: str, jurisdiction_id: str | None = Non
                 case = service.find_by_number(session, number)
             except YiwangError as exc:
                 raise from_error(exc) from None
-            notes, media = _status_notes(session, [case.id]), _media(session, [case.id])
-            return [_public(session, case, str(request.base_url).rstrip("/"), notes, media)]
+            return [_public(session, case, service.public_notes(session, [case.id]))]
     except Open311Error as exc:
         return _error(request, exc)
 
@@ -297,13 +288,16 @@ def get_token(request: Request, token: str, jurisdiction_id: str | None = None):
         return _error(request, exc)
 
 
-@router.get("/media/{attachment_id}", summary="A request's photo (public, like the request itself)")
-def media(request: Request, attachment_id: int):
+@router.get("/media/{attachment_id}", summary="A request's photo: signed-in staff only, in their data scope "
+            "(photos are not published until they can be marked publishable under unguessable ids)")
+def media(request: Request, session: org.DbSession, actor: org.OptionalActor, attachment_id: Id):
     from yiwang.events.photos import path_of
 
-    with request.app.state.sessionmaker() as session:
-        att = session.get(Attachment, attachment_id)
-        if att is None:
-            return _error(request, Open311Error(404, "media_not_found", _("No such photo.")))
-        path = path_of(request.app.state.settings.home_path, att.path)
-        return Response(path.read_bytes(), media_type=att.mime)
+    if actor is None:
+        return _error(request, Open311Error(403, "media_not_public", _("Photos are not published.")))
+    try:
+        att = service.attachment(session, actor=actor, attachment_id=attachment_id)
+    except YiwangError as exc:
+        return _error(request, from_error(exc))
+    path = path_of(request.app.state.settings.home_path, att.path)
+    return Response(path.read_bytes(), media_type=att.mime, headers={"cache-control": "private, max-age=3600"})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from yiwang.core.params import MAX_ID, IdField
+
 TEXT = 100_000  # hard ceiling; the configured limit (YIWANG_EVENTS_MAX_TEXT_CHARS) answers 413 below it
 
 
@@ -61,13 +63,13 @@ class HotlineBatch(_In):
 class Step(_In):
     """Body of a workflow step; each step uses the fields it needs."""
 
-    version: int | None = Field(None, ge=1, description="The version you looked at (optimistic locking).")
+    version: int | None = Field(None, ge=1, le=MAX_ID, description="The version you looked at (optimistic locking).")
     note: str | None = Field(None, max_length=2000)
     reason: str | None = Field(None, max_length=2000)
     category_code: str | None = Field(None, max_length=6)
     region_code: str | None = Field(None, max_length=20)
-    department_id: int | None = Field(None, ge=1)
-    assist_ids: list[int] = Field(default_factory=list, max_length=10)
+    department_id: int | None = Field(None, ge=1, le=MAX_ID)
+    assist_ids: list[IdField] = Field(default_factory=list, max_length=10)
     force: bool = False
     days: int | None = Field(None, ge=1, le=30)
     approve: bool | None = None
@@ -78,7 +80,7 @@ class Step(_In):
 
 
 class BulkDispatch(_In):
-    ids: list[int] = Field(min_length=1, max_length=500)
+    ids: list[IdField] = Field(min_length=1, max_length=500)
 
 
 class Accepted(BaseModel):

@@ -20,8 +20,8 @@ from yiwang.core import audit, db
 from yiwang.core.audit import Origin
 from yiwang.core.errors import AccessDenied, Invalid, NotFound
 from yiwang.core.i18n import N_, _
-from yiwang.core.masking import mask_name, mask_phone
-from yiwang.core.security import Actor, ScopeKind, scope_filter
+from yiwang.core.masking import mask_name, mask_phone, redact
+from yiwang.core.security import Actor, ScopeKind, prefix_range, scope_filter
 from yiwang.core.web import LOCAL_TZ
 from yiwang.events import roles
 from yiwang.events.models import Action, Attachment, Case, DispatchRule, Notification, Task
@@ -43,7 +43,7 @@ def number(case: Case) -> str:
 
 def parse_number(value: str) -> int:
     value = (value or "").strip()
-    if not value.isdigit() or len(value) < 16 or len(value) > 20:
+    if not (value.isascii() and value.isdigit()) or len(value) < 16 or len(value) > 20:
         raise Invalid(_("%(value)s is not a case number (16 digits).", value=value[:40]), field="number")
     return int(value[8:])
 
@@ -189,7 +189,7 @@ def _filtered(actor: Actor, f: CaseFilter):
     if f.town_code:
         stmt = stmt.where(Case.town_code == f.town_code)
     if f.region_code:
-        stmt = stmt.where(Case.region_code.startswith(f.region_code, autoescape=True))
+        stmt = stmt.where(prefix_range(Case.region_code, f.region_code))
     if f.source:
         stmt = stmt.where(Case.source == f.source)
     if f.channel:
@@ -311,6 +311,42 @@ def timeline(session: Session, case_id: int) -> list[dict]:
                     "detail": json.loads(a.detail) if a.detail else {},
                     "photos": photos.get(a.id, []) + (photos.get(0, []) if a.action == "accept" else [])})
     return out
+
+
+# What the public may read of a timeline (Open311 status_notes, the portal's status page). Actions have
+# no "public" flag, so the rule is by step: only the texts written as the answer to the citizen — the
+# lead department's report that the work is done and the command center's closing note — are public.
+# Never a supervision (督办) note, a return, a dispatch or reassignment instruction, an extension, a
+# verification remark, a backlog or invalidation reason, nor an assisting department's note.
+PUBLIC_NOTE_ACTIONS = frozenset({"complete", "close"})
+
+
+def _note_is_public(action: str, detail: str | None) -> bool:
+    if action not in PUBLIC_NOTE_ACTIONS:
+        return False
+    if action == "complete":  # only the lead department's completion answers the citizen
+        return (json.loads(detail) if detail else {}).get("role") == "lead"
+    return True
+
+
+def public_notes(session: Session, case_ids: list[int]) -> dict[int, str]:
+    """The latest public note of each case, redacted (``core.masking.redact``)."""
+    notes: dict[int, str] = {}
+    if case_ids:
+        rows = session.execute(select(Action.case_id, Action.action, Action.detail, Action.note).where(
+            Action.case_id.in_(case_ids), Action.action.in_(PUBLIC_NOTE_ACTIONS), Action.note.is_not(None))
+            .order_by(Action.at, Action.id))
+        for cid, action, detail, note in rows:
+            if note.strip() and _note_is_public(action, detail):
+                notes[cid] = redact(note)
+    return notes
+
+
+def public_timeline(session: Session, case_id: int) -> list[dict]:
+    """A case's steps as the reporter sees them: no staff names or photos, notes only of public steps, redacted."""
+    return [{"at": a["at"], "action": a["action"], "to_status": a["to_status"], "department": a["department"],
+             "note": redact(a["note"]) if a["note"] and _note_is_public(a["action"], json.dumps(a["detail"])) else None}
+            for a in timeline(session, case_id)]
 
 
 def tasks_of(session: Session, case_id: int) -> list[Task]:

@@ -14,8 +14,10 @@ from yiwang import org
 from yiwang.core import audit
 from yiwang.core.errors import Conflict, Invalid, PayloadTooLarge, YiwangError
 from yiwang.core.i18n import _
+from yiwang.core.masking import redact
+from yiwang.core.params import Id
 from yiwang.core.security import Actor
-from yiwang.core.web import origin, render, verify_csrf
+from yiwang.core.web import PostedForm, origin, render, verify_csrf
 from yiwang.events import intake, photos, roles, service, stats, workflow
 from yiwang.events.api import bulk
 from yiwang.events.models import Action, Attachment, Case
@@ -90,9 +92,8 @@ def case_list(request: Request, session: org.DbSession, actor: Annotated[Actor, 
 
 
 @router.post("/workspace/events/bulk-dispatch")
-async def bulk_dispatch(request: Request, session: org.DbSession,
-                        actor: Annotated[Actor, Depends(org.requires(roles.DISPATCH))]):
-    form = await request.form()
+def bulk_dispatch(request: Request, session: org.DbSession,
+                  actor: Annotated[Actor, Depends(org.requires(roles.DISPATCH))], form: PostedForm):
     ids = [int(v) for v in form.getlist("ids") if isinstance(v, str) and v.isdigit()][:500]
     if not ids:
         return RedirectResponse("/workspace/events?msg=none", status_code=303)
@@ -146,7 +147,7 @@ def _case_page(request: Request, session, actor: Actor, case_id: int, *, error: 
 
 
 @router.get("/workspace/events/cases/{case_id}")
-def case_page(request: Request, session: org.DbSession, actor: org.CurrentActor, case_id: int):
+def case_page(request: Request, session: org.DbSession, actor: org.CurrentActor, case_id: Id):
     return _case_page(request, session, actor, case_id)
 
 
@@ -180,27 +181,27 @@ def _int(value) -> int | None:
     return int(value) if isinstance(value, str) and value.isdigit() and len(value) < 10 else None
 
 
-async def _files(form) -> list[photos.Photo]:
+def _files(form) -> list[photos.Photo]:
     items = [v for v in form.getlist("photos") if hasattr(v, "read") and getattr(v, "filename", "")]
     limit = get_events_settings().max_photo_mb * 1024 * 1024
     out = []
     for up in items:
-        data = await up.read(limit + 1)
+        data = up.file.read(limit + 1)
         out.append((data, up.filename))
     return photos.check_all(out)
 
 
 @router.post("/workspace/events/cases/{case_id}/step/{step}")
-async def case_step(request: Request, session: org.DbSession, actor: org.CurrentActor, case_id: int, step: str):
+def case_step(request: Request, session: org.DbSession, actor: org.CurrentActor, case_id: Id, step: str,
+              form: PostedForm):
     if step not in STEP_FUNCS:
         raise Invalid(_("Unknown step %(step)s.", step=step[:30]), field="step")
-    form = await request.form()
     kwargs = STEP_FORMS[step](form)
     if step in VERSIONED:
         kwargs["version"] = _int(form.get("version"))
     try:
         if step in ("complete", "verify"):
-            kwargs["files"] = await _files(form)
+            kwargs["files"] = _files(form)
             kwargs["home"] = request.app.state.settings.home_path
         STEP_FUNCS[step](session, actor=actor, case_id=case_id, origin=origin(request), **kwargs)
     except (Invalid, Conflict, PayloadTooLarge, photos.UnsupportedMedia) as exc:
@@ -211,8 +212,7 @@ async def case_step(request: Request, session: org.DbSession, actor: org.Current
 
 
 @router.post("/workspace/events/cases/{case_id}/personal")
-async def case_personal(request: Request, session: org.DbSession, actor: org.CurrentActor, case_id: int):
-    form = await request.form()
+def case_personal(request: Request, session: org.DbSession, actor: org.CurrentActor, case_id: Id, form: PostedForm):
     try:
         personal = service.reveal_reporter(session, actor=actor, case_id=case_id, reason=str(form.get("reason") or ""),
                                            origin=origin(request))
@@ -222,7 +222,7 @@ async def case_personal(request: Request, session: org.DbSession, actor: org.Cur
 
 
 @router.get("/workspace/events/photos/{attachment_id}")
-def photo(request: Request, session: org.DbSession, actor: org.CurrentActor, attachment_id: int):
+def photo(request: Request, session: org.DbSession, actor: org.CurrentActor, attachment_id: Id):
     att = service.attachment(session, actor=actor, attachment_id=attachment_id)
     path = photos.path_of(request.app.state.settings.home_path, att.path)
     return Response(path.read_bytes(), media_type=att.mime, headers={"cache-control": "private, max-age=3600"})
@@ -246,12 +246,11 @@ def public_report_page(request: Request, actor: org.OptionalActor):
     return render(request, "events/report.html", _report_ctx(request, "portal", staff=False))
 
 
-async def _submit(request: Request, session, actor: Actor | None, *, staff: bool):
-    form = await request.form()
+def _submit(request: Request, session, actor: Actor | None, form, *, staff: bool):
     values = {k: str(form.get(k) or "")[:300] for k in ("category_code", "lat", "long", "address", "name", "phone")}
     end = "workspace" if staff else "portal"
     try:
-        files = await _files(form)
+        files = _files(form)
         if staff:
             channel = "grid" if "grid_worker" in actor.roles else "inspector"
             region = actor.region_code if channel == "grid" and not actor.sees_everything else None
@@ -286,14 +285,14 @@ async def _submit(request: Request, session, actor: Actor | None, *, staff: bool
 
 
 @router.post("/workspace/events/report")
-async def staff_report(request: Request, session: org.DbSession,
-                       actor: Annotated[Actor, Depends(org.requires(roles.REPORT))]):
-    return await _submit(request, session, actor, staff=True)
+def staff_report(request: Request, session: org.DbSession,
+                 actor: Annotated[Actor, Depends(org.requires(roles.REPORT))], form: PostedForm):
+    return _submit(request, session, actor, form, staff=True)
 
 
 @router.post("/portal/events/report")
-async def public_report(request: Request, session: org.DbSession, actor: org.OptionalActor):
-    return await _submit(request, session, actor, staff=False)
+def public_report(request: Request, session: org.DbSession, actor: org.OptionalActor, form: PostedForm):
+    return _submit(request, session, actor, form, staff=False)
 
 
 # Citizen status page -------------------------------------------------------------
@@ -318,8 +317,10 @@ def _lookup(request: Request, session, number: str, phone: str):
 
 
 def _status_ctx(session, case) -> dict:
-    return {"c": service.case_public(session, case), "timeline": service.timeline(session, case.id),
-            "labels": service.ACTION_LABELS}
+    """What the status page shows to whoever knows the number and the phone: public notes only, redacted."""
+    c = service.case_public(session, case)
+    c["description"] = redact(c["description"])
+    return {"c": c, "timeline": service.public_timeline(session, case.id), "labels": service.ACTION_LABELS}
 
 
 @router.get("/portal/events/status")
@@ -328,8 +329,7 @@ def status_page(request: Request, number: str | None = Query(None, max_length=20
 
 
 @router.post("/portal/events/status")
-async def status_lookup(request: Request, session: org.DbSession):
-    form = await request.form()
+def status_lookup(request: Request, session: org.DbSession, form: PostedForm):
     number, phone = str(form.get("number") or "")[:20], str(form.get("phone") or "")[:20]
     what = str(form.get("do") or "")
     ctx = {"current_end": "portal", "number": number, "phone": phone}

@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from yiwang import lake
+from yiwang.core.params import IdQuery, Offset
 from yiwang.core.security import Actor
 from yiwang.core.web import origin
 from yiwang.governance import ingest, lineage, loads, privacy, quarantine, uploads
@@ -83,7 +84,7 @@ def pull(request: Request, session: DbSession, actor: Loader, name: str, body: S
 def list_loads(session: DbSession, actor: Viewer,
                resource: Annotated[str | None, Query(max_length=50)] = None,
                status: Annotated[Literal["queued", "running", "committed", "failed"] | None, Query()] = None,
-               limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0):
+               limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Offset = 0):
     return [loads.public(r) for r in loads.list_loads(session, actor=actor, resource=resource, status=status,
                                                       limit=limit, offset=offset)]
 
@@ -103,7 +104,7 @@ def quality(session: DbSession, actor: Viewer, name: str):
 def quarantine_rows(request: Request, session: DbSession, actor: Viewer, name: str, reason: Reason = None,
                     load_id: LoadId = None, rule: Annotated[str | None, Query(max_length=50)] = None,
                     column: Annotated[str | None, Query(max_length=100)] = None, status: Status = "open",
-                    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0):
+                    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Offset = 0):
     rows, total = quarantine.list_rows(session, actor=actor, settings=request.app.state.settings, name=name,
                                        reason=reason, origin=origin(request), load_id=load_id, rule=rule,
                                        column=column, status=status, limit=limit, offset=offset)
@@ -167,7 +168,7 @@ def decrypt(request: Request, session: DbSession, actor: CurrentActor, name: str
 def lineage_events(session: DbSession, actor: Viewer, resource: Annotated[str | None, Query(max_length=50)] = None,
                    run_id: Annotated[str | None, Query(max_length=36)] = None,
                    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-                   before_id: Annotated[int | None, Query(ge=1)] = None):
+                   before_id: IdQuery = None):
     import json
 
     rows = lineage.events(session, actor=actor, resource=resource, run_id=run_id, limit=limit, before_id=before_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yiwang.core.db import Base, EncryptedText, utcnow
@@ -21,8 +21,10 @@ class Load(Base):
     __tablename__ = "governance_loads"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # also the lake load id of its snapshots
-    resource: Mapped[str] = mapped_column(String(50))
-    department_id: Mapped[int] = mapped_column(Integer)
+    # References never cascade: a load is governance history, so its entry, department or user cannot be
+    # deleted from under it (RESTRICT), and a deleted user only loses the link (SET NULL; the name stays).
+    resource: Mapped[str] = mapped_column(ForeignKey("catalog_entries.name", ondelete="RESTRICT"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("org_departments.id", ondelete="RESTRICT"))
     mode: Mapped[str] = mapped_column(String(10))  # replace | append | upsert
     status: Mapped[str] = mapped_column(String(12))  # queued | running | committed | failed
     origin: Mapped[str] = mapped_column(String(20))  # cli | upload | resubmit | reference
@@ -32,7 +34,7 @@ class Load(Base):
     upload_path: Mapped[str | None] = mapped_column(Text)  # queued uploads: the file on disk
     options: Mapped[str] = mapped_column(Text, default="{}")  # encoding, sheet, ... (JSON)
     actor_username: Mapped[str] = mapped_column(String(150))
-    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("org_users.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     started_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
@@ -50,13 +52,22 @@ class Load(Base):
     rules_version: Mapped[int | None] = mapped_column(Integer)
     run_id: Mapped[str] = mapped_column(String(36))  # OpenLineage run id
     error: Mapped[str | None] = mapped_column(Text)  # JSON: code, message, file, line, column
-    resubmit_of: Mapped[str | None] = mapped_column(String(32))
+    resubmit_of: Mapped[str | None] = mapped_column(ForeignKey("governance_loads.id", ondelete="RESTRICT"),
+                                                    index=True)
     seconds: Mapped[float | None] = mapped_column(Float)
 
     __table_args__ = (
         Index("ix_governance_loads_resource_created", "resource", "created_at"),
         Index("ix_governance_loads_status", "status"),
+        CheckConstraint("mode IN ('replace', 'append', 'upsert')", name="mode"),
+        CheckConstraint("status IN ('queued', 'running', 'committed', 'failed')", name="status"),
+        CheckConstraint("origin IN ('cli', 'upload', 'pull', 'resubmit', 'reference')", name="origin"),
     )
+
+
+# list_loads: newest first (ORDER BY created_at DESC, id), for the whole city or per department
+Index("ix_governance_loads_created", Load.created_at.desc(), Load.id)
+Index("ix_governance_loads_department_created", Load.department_id, Load.created_at.desc(), Load.id)
 
 
 class QuarantineFix(Base):
@@ -70,18 +81,20 @@ class QuarantineFix(Base):
     __tablename__ = "governance_quarantine_fixes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    load_id: Mapped[str] = mapped_column(String(32))
+    load_id: Mapped[str] = mapped_column(ForeignKey("governance_loads.id", ondelete="RESTRICT"))
     line: Mapped[int] = mapped_column(BigInteger)
-    resource: Mapped[str] = mapped_column(String(50))
+    resource: Mapped[str] = mapped_column(ForeignKey("catalog_entries.name", ondelete="RESTRICT"))
     status: Mapped[str] = mapped_column(String(12))  # fixed | resubmitted | resolved | discarded
     values: Mapped[str | None] = mapped_column(EncryptedText)  # JSON {column: value}
     fixed_by: Mapped[str] = mapped_column(String(150))
     fixed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    resubmit_load_id: Mapped[str | None] = mapped_column(String(32))
+    resubmit_load_id: Mapped[str | None] = mapped_column(ForeignKey("governance_loads.id", ondelete="RESTRICT"),
+                                                         index=True)
 
     __table_args__ = (
         UniqueConstraint("load_id", "line", name="uq_governance_quarantine_fixes_load_line"),
         Index("ix_governance_quarantine_fixes_resource_status", "resource", "status"),
+        CheckConstraint("status IN ('fixed', 'resubmitted', 'resolved', 'discarded')", name="status"),
     )
 
 
@@ -95,8 +108,9 @@ class LineageEvent(Base):
     event_type: Mapped[str] = mapped_column(String(10))
     event_time: Mapped[dt.datetime]
     job_name: Mapped[str] = mapped_column(String(200))
-    resource: Mapped[str | None] = mapped_column(String(50))
-    department_id: Mapped[int | None] = mapped_column(Integer)
+    resource: Mapped[str | None] = mapped_column(String(50))  # a lake table's name: not always a catalog entry
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("org_departments.id", ondelete="RESTRICT"),
+                                                      index=True)
     payload: Mapped[str] = mapped_column(Text)
     forwarded_at: Mapped[dt.datetime | None]
     forward_error: Mapped[str | None] = mapped_column(Text)
@@ -104,4 +118,6 @@ class LineageEvent(Base):
     __table_args__ = (
         Index("ix_governance_lineage_events_run_id", "run_id"),
         Index("ix_governance_lineage_events_resource", "resource"),
+        CheckConstraint("event_type IN ('START', 'RUNNING', 'COMPLETE', 'ABORT', 'FAIL', 'OTHER')",
+                        name="event_type"),
     )

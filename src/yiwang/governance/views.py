@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from yiwang import lake
 from yiwang.core.errors import YiwangError
 from yiwang.core.security import Actor
-from yiwang.core.web import origin, render, verify_csrf
+from yiwang.core.web import PostedForm, origin, render, verify_csrf
 from yiwang.governance import lineage, loads, privacy, quarantine
 from yiwang.governance.engine import RULE_NAMES
 from yiwang.governance.roles import QUARANTINE
@@ -101,8 +101,7 @@ def quarantine_page(request: Request, session: DbSession, actor: Viewer, name: s
 
 
 @router.post(BASE + "/{name}/quarantine/fix")
-async def quarantine_fix(request: Request, session: DbSession, actor: Viewer, name: str):
-    form = await request.form()
+def quarantine_fix(request: Request, session: DbSession, actor: Viewer, name: str, form: PostedForm):
     load_id, line = str(form.get("load_id", ""))[:32], str(form.get("line", ""))[:12]
     reason, action = str(form.get("reason", ""))[:500], str(form.get("action", "fix"))
     values = {k[2:]: (str(v) if str(v) != "" else None) for k, v in form.items() if k.startswith("v:")}

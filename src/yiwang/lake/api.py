@@ -7,6 +7,7 @@ from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 
+from yiwang.core.params import MAX_ID
 from yiwang.core.security import Actor
 from yiwang.core.web import origin
 from yiwang.lake import service
@@ -40,7 +41,7 @@ def history(request: Request, session: DbSession, actor: Viewer, name: str):
                         "the read is audited.")
 def table_rows(request: Request, session: DbSession, actor: Viewer, table: str,
                as_of: Annotated[str | None, Query(max_length=40)] = None,
-               snapshot_id: Annotated[int | None, Query(ge=0)] = None,
+               snapshot_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
                limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 100,
                offset: Annotated[int, Query(ge=0, le=10**12)] = 0,
                reason: Annotated[str | None, Query(max_length=500)] = None,

@@ -196,26 +196,27 @@ def run_sql(session: Session, *, actor: Actor, settings: Settings, sql: str, rea
         raise sql_problem(exc) from None
     if not tables:
         raise Invalid(_("Name at least one lake table, e.g. SELECT count(*) FROM share.population."), field="sql")
-    personal, departments, checked = [], set(), None
-    for table in tables:
-        zone, name = _split(table)
-        try:
-            res = access.resource(session, actor=actor, name=name)
-        except NotFound:
-            raise Invalid(_("No lake table %(table)s: no catalog resource is called %(name)s.", table=table,
-                            name=name), field="sql", code="unknown_table") from None
-        reason_ok = access.require_zone(actor, res, zone, reason)
-        if reason_ok is not None:
-            personal.append(table)
-            checked = reason_ok
-        departments.add(res.provider.id)
-    lake = lake_for(settings)
-    missing = [t for t in tables if not lake.exists(t)]
-    if missing:
-        raise Invalid(_("%(table)s has no data yet: nothing was loaded.", table=missing[0]), field="sql",
-                      code="unknown_table")
-    moment = parse_as_of(as_of)
-    snapshots = {t: lake.snapshot_id(t, as_of=moment) for t in tables}
+    with db.reading():  # catalog and Iceberg metadata reads: no writer lock until the audit entry is written
+        personal, departments, checked = [], set(), None
+        for table in tables:
+            zone, name = _split(table)
+            try:
+                res = access.resource(session, actor=actor, name=name)
+            except NotFound:
+                raise Invalid(_("No lake table %(table)s: no catalog resource is called %(name)s.", table=table,
+                                name=name), field="sql", code="unknown_table") from None
+            reason_ok = access.require_zone(actor, res, zone, reason)
+            if reason_ok is not None:
+                personal.append(table)
+                checked = reason_ok
+            departments.add(res.provider.id)
+        lake = lake_for(settings)
+        missing = [t for t in tables if not lake.exists(t)]
+        if missing:
+            raise Invalid(_("%(table)s has no data yet: nothing was loaded.", table=missing[0]), field="sql",
+                          code="unknown_table")
+        moment = parse_as_of(as_of)
+        snapshots = {t: lake.snapshot_id(t, as_of=moment) for t in tables}
     audit.record(session, actor=actor, action="lake.sql", target_type="lake_query", target_id=",".join(tables)[:200],
                  origin=origin, reason=checked,
                  detail={"sql": sql[:4000], "tables": tables, "as_of": as_of, "snapshots": snapshots,

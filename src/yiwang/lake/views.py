@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 
+from yiwang.core import db
 from yiwang.core.errors import YiwangError
 from yiwang.core.lake import ZONES
 from yiwang.core.security import Actor
@@ -34,8 +35,9 @@ def index(request: Request, session: DbSession, actor: Viewer):
 
 @router.get(BASE + "/sql")
 def sql_page(request: Request, actor: Querier, session: DbSession):
-    tables = [f"{z}.{r.name}" for r in service.overview(session, actor=actor, settings=request.app.state.settings)
-              for z in ZONES if r.zones[z].exists]
+    with db.reading():  # the page's lake metadata reads hold no writer lock
+        tables = [f"{z}.{r.name}" for r in service.overview(session, actor=actor, settings=request.app.state.settings)
+                  for z in ZONES if r.zones[z].exists]
     return render(request, "lake/sql.html", _ctx(sql="", tables=tables, result=None, error=None))
 
 
@@ -52,8 +54,9 @@ def sql_run(request: Request, session: DbSession, actor: Querier,
             raise
         session.rollback()
         error = {"message": exc.message, **{k: v for k, v in exc.detail.items() if k in ("line", "column", "field")}}
-    tables = [f"{z}.{r.name}" for r in service.overview(session, actor=actor, settings=request.app.state.settings)
-              for z in ZONES if r.zones[z].exists]
+    with db.reading():  # the page's lake metadata reads hold no writer lock
+        tables = [f"{z}.{r.name}" for r in service.overview(session, actor=actor, settings=request.app.state.settings)
+                  for z in ZONES if r.zones[z].exists]
     return render(request, "lake/sql.html", _ctx(sql=sql, reason=reason, as_of=as_of, tables=tables, result=result,
                                                  error=error), status_code=422 if error else 200)
 

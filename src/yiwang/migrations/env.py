@@ -2,14 +2,15 @@
 
 Each domain keeps its migrations on its own branch (``branch_labels=("<domain>",)``,
 depending on the foundation), so domains can evolve in parallel; ``upgrade heads``
-applies them all.
+applies them all. Every run goes through ``yiwang.core.db.migrating()`` (one run at a time; on
+SQLite, table rebuilds cascade no deletes), and autogenerate leaves the lake catalog's
+``iceberg_*`` tables alone (``yiwang.core.db.include_object``).
 """
 
 from alembic import context
-from sqlalchemy import create_engine
 
 from yiwang.app import load_models
-from yiwang.core.db import Base
+from yiwang.core.db import Base, include_object, make_engine, migrating
 
 load_models()
 target_metadata = Base.metadata
@@ -18,17 +19,21 @@ config = context.config
 
 def run() -> None:
     connection = config.attributes.get("connection")
-    if connection is None:
-        engine = create_engine(config.get_main_option("sqlalchemy.url"))
-        with engine.begin() as conn:
-            _run_with(conn)
+    if connection is None:  # Alembic's own command line: the same protected path as ``db.upgrade``
+        engine = make_engine(config.get_main_option("sqlalchemy.url"))
+        try:
+            with migrating(engine) as conn:
+                _run_with(conn)
+        finally:
+            engine.dispose()
         return
     _run_with(connection)
 
 
 def _run_with(connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True,
+                      include_object=include_object)
     with context.begin_transaction():
         context.run_migrations()
 

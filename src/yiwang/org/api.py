@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 
 from yiwang.core import audit
+from yiwang.core.params import Id, IdQuery, MomentQuery, Offset
 from yiwang.core.web import origin
 from yiwang.org import auth, service
 from yiwang.org.deps import CurrentActor, DbSession, requires
@@ -83,7 +84,7 @@ def create_token(request: Request, session: DbSession, actor: CurrentActor, body
 
 
 @router.delete("/me/tokens/{token_id}", response_model=NamedTokenPublic, tags=["auth"])
-def revoke_token(request: Request, session: DbSession, actor: CurrentActor, token_id: int) -> NamedTokenPublic:
+def revoke_token(request: Request, session: DbSession, actor: CurrentActor, token_id: Id) -> NamedTokenPublic:
     return _token_public(auth.revoke_token(session, actor=actor, token_id=token_id, origin=origin(request)))
 
 
@@ -111,15 +112,15 @@ def departments(session: DbSession, actor: CurrentActor):
 
 
 @router.get("/org/departments/{department_id}", response_model=DepartmentPublic, tags=["org"])
-def department(session: DbSession, actor: CurrentActor, department_id: int):
+def department(session: DbSession, actor: CurrentActor, department_id: Id):
     return service.get_department(session, department_id)
 
 
 @router.get("/org/users", tags=["org"], summary="Users in the caller's data scope (personal data masked)")
 def users(session: DbSession, actor: CurrentActor, q: str | None = Query(None, max_length=100),
-          role: str | None = Query(None, max_length=50), department_id: int | None = None,
+          role: str | None = Query(None, max_length=50), department_id: IdQuery = None,
           region: str | None = Query(None, max_length=20), limit: int = Query(50, ge=1, le=500),
-          offset: int = Query(0, ge=0)):
+          offset: Offset = 0):
     rows, total = service.list_users(session, actor=actor, q=q, role=role, department_id=department_id,
                                      region_code=region, limit=limit, offset=offset)
     return {"total": total, "items": [service.user_public(u) for u in rows]}
@@ -136,13 +137,13 @@ def export_users(request: Request, session: DbSession, actor: CurrentActor,
 
 
 @router.get("/org/users/{user_id}", response_model=UserPublic, tags=["org"])
-def user(session: DbSession, actor: CurrentActor, user_id: int):
+def user(session: DbSession, actor: CurrentActor, user_id: Id):
     return service.user_public(service.get_user(session, actor=actor, user_id=user_id))
 
 
 @router.get("/org/users/{user_id}/personal", response_model=UserPersonal, tags=["org"],
             summary="Unmasked personal data; needs a declared reason and is audited")
-def user_personal(request: Request, session: DbSession, actor: CurrentActor, user_id: int,
+def user_personal(request: Request, session: DbSession, actor: CurrentActor, user_id: Id,
                   reason: str = Query(..., max_length=500)):
     return service.reveal_personal(session, actor=actor, user_id=user_id, reason=reason, origin=origin(request))
 
@@ -153,7 +154,7 @@ def create_user(request: Request, session: DbSession, actor: CurrentActor, body:
 
 
 @router.patch("/org/users/{user_id}", response_model=UserPublic, tags=["org"])
-def update_user(request: Request, session: DbSession, actor: CurrentActor, user_id: int, body: UserUpdate):
+def update_user(request: Request, session: DbSession, actor: CurrentActor, user_id: Id, body: UserUpdate):
     return service.user_public(service.update_user(session, actor=actor, user_id=user_id, data=body,
                                                    origin=origin(request)))
 
@@ -168,8 +169,8 @@ def audit_entries(session: DbSession, actor: Annotated[object, Depends(requires(
                   target_type: str | None = Query(None, max_length=100),
                   target_id: str | None = Query(None, max_length=200),
                   outcome: str | None = Query(None, pattern="^(ok|denied|failed)$"),
-                  since: dt.datetime | None = None, until: dt.datetime | None = None,
-                  before_id: int | None = Query(None, ge=1), limit: int = Query(100, ge=1, le=1000)):
+                  since: MomentQuery = None, until: MomentQuery = None,
+                  before_id: IdQuery = None, limit: int = Query(100, ge=1, le=1000)):
     flt = audit.AuditFilter(actor=actor_name, action=action, target_type=target_type, target_id=target_id,
                             outcome=outcome, since=_aware(since), until=_aware(until))
     return audit.search(session, flt, limit=limit, before_id=before_id)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from yiwang.core import db
@@ -23,6 +24,9 @@ from yiwang.org.auth import actor_for_bearer, actor_for_session
 
 
 def get_db(request: Request) -> Iterator[Session]:
+    """The request's session, closed as soon as the route has built its response (``scope="function"``),
+    before a byte is sent: a transaction left open by a read after the last commit would otherwise
+    hold SQLite's writer lock for as long as a slow client takes to receive the page."""
     session = request.app.state.sessionmaker()
     request.state.db = session
     try:
@@ -31,33 +35,35 @@ def get_db(request: Request) -> Iterator[Session]:
         session.close()
 
 
-DbSession = Annotated[Session, Depends(get_db)]
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 
 async def _resolve_actor(request: Request, session: Session) -> Actor | None:
     if getattr(request.state, "actor_resolved", False):
         return request.state.actor
     request.state.actor = None
-    actor: Actor | None = None
     header = request.headers.get("authorization")
+    token, cookie = None, None
     if header:
         scheme, _sep, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthenticated(_("Use an 'Authorization: Bearer <token>' header."), code="invalid_token")
-        actor = actor_for_bearer(session, token.strip())
-        db.commit(session)  # records last_used_at
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
-        if cookie:
-            actor = actor_for_session(session, cookie)
-            # End the transaction before any await: on SQLite a write lock held by a suspended
-            # request would stall every writer (and deadlock the event loop if it waits too).
-            db.commit(session)
-            if actor is not None:
-                if request.url.path.startswith("/api/"):
-                    await web.verify_csrf(request)
+    actor = await run_in_threadpool(_actor_for, session, token, cookie) if (token or cookie) else None
+    if actor is not None and cookie and request.url.path.startswith("/api/"):
+        await web.verify_csrf(request)
     request.state.actor = actor
     request.state.actor_resolved = True
+    return actor
+
+
+def _actor_for(session: Session, token: str | None, cookie: str | None) -> Actor | None:
+    """Look up the caller and record the token's or session's use, in the thread pool: on SQLite that
+    commit may wait for the writer lock, which must never happen on the event loop. The transaction
+    ends here, so no request holds it across an ``await``."""
+    actor = actor_for_bearer(session, token.strip()) if token else actor_for_session(session, cookie or "")
+    db.commit(session)
     return actor
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from yiwang.core.db import Base, EncryptedText, utcnow
@@ -28,7 +28,10 @@ class Region(Base):
     geometry: Mapped[str | None] = mapped_column(Text)  # GeoJSON geometry (WGS84)
     geometry_approximate: Mapped[bool] = mapped_column(Boolean, default=False)
 
-    __table_args__ = (Index("ix_org_regions_level", "level"),)
+    __table_args__ = (
+        Index("ix_org_regions_level", "level"),
+        CheckConstraint("level IN ('city', 'town', 'village', 'grid')", name="level"),
+    )
 
 
 class Department(Base):
@@ -43,7 +46,9 @@ class Department(Base):
     credit_code: Mapped[str] = mapped_column(String(18), unique=True)
     kind: Mapped[str] = mapped_column(String(20))  # organ | institution | enterprise
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_departments.id"), index=True)
-    region_code: Mapped[str] = mapped_column(ForeignKey("org_regions.code"))
+    region_code: Mapped[str] = mapped_column(ForeignKey("org_regions.code"), index=True)
+
+    __table_args__ = (CheckConstraint("kind IN ('organ', 'institution', 'enterprise')", name="kind"),)
 
 
 class User(Base):
@@ -71,6 +76,8 @@ class User(Base):
     roles: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
     department: Mapped[Department | None] = relationship(lazy="joined")
     region: Mapped[Region | None] = relationship(lazy="joined")
+
+    __table_args__ = (CheckConstraint("kind IN ('staff', 'citizen', 'enterprise')", name="kind"),)
 
     @property
     def role_keys(self) -> list[str]:
@@ -115,6 +122,8 @@ class ApiToken(Base):
     expires_at: Mapped[dt.datetime | None]
     last_used_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
+
+    __table_args__ = (CheckConstraint("kind IN ('access', 'named')", name="kind"),)
 
     @property
     def scope_list(self) -> list[str]:

@@ -22,7 +22,7 @@ from yiwang.core.crypto import blind_index
 from yiwang.core.errors import AccessDenied, Invalid, NotFound
 from yiwang.core.i18n import _
 from yiwang.core.masking import mask_phone
-from yiwang.core.security import Actor, hash_password, in_scope, roles, scope_filter
+from yiwang.core.security import Actor, hash_password, in_scope, prefix_range, roles, scope_filter
 from yiwang.org.models import Department, Region, User, UserRole
 from yiwang.org.roles import ORG_MANAGE, ORG_VIEW, PERSONAL_READ
 from yiwang.org.schemas import UserCreate, UserPersonal, UserPublic, UserUpdate
@@ -156,7 +156,7 @@ def list_users(session: Session, *, actor: Actor, q: str | None = None, role: st
     if department_id:
         stmt = stmt.where(User.department_id == department_id)
     if region_code:
-        stmt = stmt.where(User.region_code.startswith(region_code, autoescape=True))
+        stmt = stmt.where(prefix_range(User.region_code, region_code))
     total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     rows = session.execute(stmt.order_by(User.id).limit(min(limit, 500)).offset(offset)).scalars().all()
     return list(rows), total

@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from yiwang.core import audit, i18n
 from yiwang.core.errors import AccessDenied, Invalid, NotAuthenticated, TooManyRequests
 from yiwang.core.i18n import _
+from yiwang.core.params import DayQuery, Id, IdQuery
 from yiwang.core.security import Actor
 from yiwang.core.web import LANG_COOKIE, nav_for, origin, render, safe_next, verify_csrf
 from yiwang.org import auth, service
@@ -138,7 +139,7 @@ def users_export(request: Request, session: DbSession, actor: CurrentActor,
 
 
 @router.get("/workspace/org/users/{user_id}")
-def user_page(request: Request, session: DbSession, actor: CurrentActor, user_id: int):
+def user_page(request: Request, session: DbSession, actor: CurrentActor, user_id: Id):
     user = service.get_user(session, actor=actor, user_id=user_id)
     return render(request, "org/user.html", {"current_end": "workspace", "user": service.user_public(user),
                                              "region": service.region_label(session, user.region_code)
@@ -146,7 +147,7 @@ def user_page(request: Request, session: DbSession, actor: CurrentActor, user_id
 
 
 @router.post("/workspace/org/users/{user_id}/personal")
-def user_personal(request: Request, session: DbSession, actor: CurrentActor, user_id: int,
+def user_personal(request: Request, session: DbSession, actor: CurrentActor, user_id: Id,
                   reason: Annotated[str, Form(max_length=500)] = ""):
     user = service.get_user(session, actor=actor, user_id=user_id)
     ctx = {"current_end": "workspace", "user": service.user_public(user),
@@ -196,7 +197,7 @@ def tokens_create(request: Request, session: DbSession, actor: Annotated[Actor, 
 
 
 @router.post("/account/tokens/{token_id}/revoke")
-def tokens_revoke(request: Request, session: DbSession, actor: CurrentActor, token_id: int):
+def tokens_revoke(request: Request, session: DbSession, actor: CurrentActor, token_id: Id):
     auth.revoke_token(session, actor=actor, token_id=token_id, origin=origin(request))
     return RedirectResponse("/account/tokens", status_code=303)
 
@@ -207,7 +208,7 @@ def tokens_revoke(request: Request, session: DbSession, actor: CurrentActor, tok
 def audit_page(request: Request, session: DbSession, actor: Annotated[Actor, Depends(requires(AUDIT_VIEW))],
                who: str | None = Query(None, max_length=150), action: str | None = Query(None, max_length=100),
                outcome: str | None = Query(None, max_length=10), target: str | None = Query(None, max_length=200),
-               day: dt.date | None = None, before_id: int | None = Query(None, ge=1)):
+               day: DayQuery = None, before_id: IdQuery = None):
     since = until = None
     if day:
         since = dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone(dt.timedelta(hours=8)))
@@ -227,7 +228,7 @@ def audit_page(request: Request, session: DbSession, actor: Annotated[Actor, Dep
 
 @router.post("/workspace/audit/verify")
 def audit_verify(request: Request, session: DbSession, actor: Annotated[Actor, Depends(requires(AUDIT_VIEW))]):
-    result = audit.verify(session)
+    result = audit.verify_snapshot(request.app.state.sessionmaker)  # one snapshot; writers never wait
     entries = audit.search(session, audit.AuditFilter(), limit=100)
     return render(request, "org/audit.html", {
         "current_end": "workspace", "entries": entries, "total": audit.count(session), "verify": result,
