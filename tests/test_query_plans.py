@@ -236,3 +236,20 @@ def test_case_scope_selects_what_like_selected(db):
     assert seen > 0  # the reference cases lie in these regions
     sql = str(select(Case.id).where(scope_filter(region_actor(), region_col=Case.region_code)))
     assert "LIKE" not in sql.upper() and ">=" in sql and "<" in sql
+
+
+# Audit time ranges ---------------------------------------------------------------------------
+
+def test_audit_time_range_reads_newest_first_from_an_index(db):
+    import datetime as dt
+
+    from yiwang.core import audit
+
+    since = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    flt = audit.AuditFilter(since=since, until=since + dt.timedelta(days=30))
+    plan = explain_sent(db, lambda: audit.search(db, flt, limit=50), "audit_entries")
+    assert_uses_index(db, plan, "audit_entries", ("ix_audit_entries_ts_id",), ordered=True)
+    first = audit.search(db, audit.AuditFilter(since=since), limit=1)
+    if first:  # the keyset page after an entry is read from the same index
+        plan = explain_sent(db, lambda: audit.search(db, flt, limit=50, before_id=first[0].id), "ts <")
+        assert_uses_index(db, plan, "audit_entries", ("ix_audit_entries_ts_id",), ordered=True)

@@ -130,3 +130,20 @@ def test_append_without_head_row_is_refused_and_verify_says_so(db):
 def test_head_row_is_seeded_by_the_migrations(db):
     head = db.get(audit.AuditHead, 1)
     assert head is not None and head.last_id == audit.count(db)
+
+
+def test_time_range_pages_newest_first_without_gaps_or_repeats(db):
+    import datetime as dt
+
+    start = audit.utcnow() - dt.timedelta(seconds=1)
+    made = [audit.record(db, actor=None, action="test.page", target_id=str(k)).id for k in range(25)]
+    db.commit()
+    flt = audit.AuditFilter(action="test.page", since=start)
+    seen, before = [], None
+    while True:
+        page = audit.search(db, flt, limit=7, before_id=before)
+        if not page:
+            break
+        seen += [e.id for e in page]
+        before = page[-1].id
+    assert seen == sorted(made, reverse=True)

@@ -29,7 +29,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
-from sqlalchemy import BigInteger, Connection, Index, String, Text, func, insert, select, update
+from sqlalchemy import BigInteger, Connection, Index, String, Text, func, insert, select, tuple_, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from yiwang.core import crypto
@@ -68,7 +68,7 @@ class AuditEntry(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (
-        Index("ix_audit_entries_ts", "ts"),
+        Index("ix_audit_entries_ts_id", "ts", "id"),  # time-range searches, newest first, without a sort
         Index("ix_audit_entries_actor_username", "actor_username"),
         Index("ix_audit_entries_action", "action"),
         Index("ix_audit_entries_target", "target_type", "target_id"),
@@ -519,7 +519,11 @@ class AuditFilter:
 
 
 def search(session: Session, flt: AuditFilter, *, limit: int = 100, before_id: int | None = None) -> list[AuditEntry]:
-    """Newest first; keyset pagination with ``before_id``. Permission checks are the caller's."""
+    """Newest first; keyset pagination with ``before_id``. Permission checks are the caller's.
+
+    A time range is read newest first by ``(ts, id)`` from its index, so a range of millions of entries
+    is never sorted to show a page; otherwise by id (the primary key).
+    """
     stmt = select(AuditEntry)
     if flt.actor:
         stmt = stmt.where(AuditEntry.actor_username == flt.actor)
@@ -535,9 +539,15 @@ def search(session: Session, flt: AuditFilter, *, limit: int = 100, before_id: i
         stmt = stmt.where(AuditEntry.ts >= flt.since)
     if flt.until:
         stmt = stmt.where(AuditEntry.ts < flt.until)
+    by_time = bool(flt.since or flt.until)
     if before_id:
-        stmt = stmt.where(AuditEntry.id < before_id)
-    return list(session.execute(stmt.order_by(AuditEntry.id.desc()).limit(limit)).scalars())
+        before_ts = session.execute(select(AuditEntry.ts).where(AuditEntry.id == before_id)).scalar() if by_time else None
+        if before_ts is not None:
+            stmt = stmt.where(tuple_(AuditEntry.ts, AuditEntry.id) < tuple_(before_ts, before_id))
+        else:
+            stmt = stmt.where(AuditEntry.id < before_id)
+    order = (AuditEntry.ts.desc(), AuditEntry.id.desc()) if by_time else (AuditEntry.id.desc(),)
+    return list(session.execute(stmt.order_by(*order).limit(limit)).scalars())
 
 
 def count(session: Session) -> int:
