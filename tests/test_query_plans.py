@@ -18,7 +18,15 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event, insert, select, text
 
-from yiwang.core.security import SYSTEM_ACTOR, Actor, ScopeKind, prefix_range, prefix_upper_bound, scope_filter
+from yiwang.core.security import (
+    SYSTEM_ACTOR,
+    Actor,
+    ScopeKind,
+    digit_upper_bound,
+    prefix_range,
+    prefix_upper_bound,
+    scope_filter,
+)
 from yiwang.events import service as events_service
 from yiwang.events.models import Case, Notification
 from yiwang.governance import loads as governance_loads
@@ -194,6 +202,19 @@ def test_prefix_upper_bound():
     assert prefix_upper_bound("a\ud7ff") == "a\ue000"  # surrogates skipped
 
 
+def test_digit_codes_get_a_bound_of_digits():
+    """Division codes: the bound stays in digits, so no collation can order it differently."""
+    assert digit_upper_bound("320583109") == "32058311"
+    assert digit_upper_bound("3205") == "3206"
+    assert digit_upper_bound("399") == "4"
+    assert digit_upper_bound("999") is None and digit_upper_bound("") is None
+    codes = [f"{n:04d}" for n in range(0, 10000, 7)] + ["3", "39", "399", "3990", "40"]
+    for prefix in ["3", "39", "399", "0999", "9", "12"]:
+        upper = digit_upper_bound(prefix)
+        assert {c for c in codes if c >= prefix and (upper is None or c < upper)} == \
+            {c for c in codes if c.startswith(prefix)}, prefix
+
+
 def test_prefix_range_agrees_with_startswith_on_general_strings():
     """Code-point order (SQLite's BINARY collation, PostgreSQL's C): the range is exactly the prefix set."""
     rng = random.Random(12)
@@ -253,3 +274,19 @@ def test_audit_time_range_reads_newest_first_from_an_index(db):
     if first:  # the keyset page after an entry is read from the same index
         plan = explain_sent(db, lambda: audit.search(db, flt, limit=50, before_id=first[0].id), "ts <")
         assert_uses_index(db, plan, "audit_entries", ("ix_audit_entries_ts_id",), ordered=True)
+
+
+def test_digit_bound_holds_under_a_language_collation(db):
+    """On PostgreSQL with a language collation, ``"32058310:"`` sorts below ``"320583109001"`` (ICU and glibc
+    ignore the colon at the first level); the digit bound does not."""
+    if not is_pg(db):
+        pytest.skip("collations are PostgreSQL's; SQLite compares codes by their bytes")
+    collation = db.execute(text("SELECT collname FROM pg_collation WHERE collname = 'en-US-x-icu'")).scalar()
+    if collation is None:
+        pytest.skip("this PostgreSQL server has no ICU en-US collation to compare under")
+    code, prefix = "320583109001", "320583109"
+    upper = digit_upper_bound(prefix)
+    inside = db.execute(text(f'SELECT :c >= :p COLLATE "{collation}" AND :c < :u COLLATE "{collation}"'),
+                        {"c": code, "p": prefix, "u": upper}).scalar()
+    colon = db.execute(text(f'SELECT :c < :u COLLATE "{collation}"'), {"c": code, "u": prefix[:-1] + ":"}).scalar()
+    assert inside is True and colon is False

@@ -228,6 +228,17 @@ def prefix_upper_bound(prefix: str) -> str | None:
     return None
 
 
+def digit_upper_bound(prefix: str) -> str | None:
+    """``prefix_upper_bound`` for codes of ASCII digits, in digits: ``"32059"`` → ``"3206"`` (not ``"3205:"``).
+
+    A bound of digits orders the same in every collation; punctuation such as ``":"`` does not (glibc's
+    language collations ignore it at the first level, which would empty the range on a PostgreSQL
+    database created with, say, ``en_US.UTF-8``). Right for columns that hold digit codes only.
+    """
+    head = prefix.rstrip("9")
+    return head[:-1] + str(int(head[-1]) + 1) if head else None
+
+
 def prefix_range(col, prefix: str) -> ColumnElement[bool]:
     """``col`` starts with ``prefix``, as a range ``col >= prefix AND col < next`` that a B-tree index serves.
 
@@ -236,7 +247,7 @@ def prefix_range(col, prefix: str) -> ColumnElement[bool]:
     column's collation: for codes of digits (division codes) every collation orders them like code points.
     Unlike SQLite's LIKE it is case-sensitive, as ``str.startswith`` (``in_scope``) and PostgreSQL are.
     """
-    upper = prefix_upper_bound(prefix)
+    upper = digit_upper_bound(prefix) if prefix.isascii() and prefix.isdigit() else prefix_upper_bound(prefix)
     lower = col >= prefix
     return lower if upper is None else and_(lower, col < upper)
 
