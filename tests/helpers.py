@@ -88,6 +88,25 @@ def migrate_and_seed(settings: Settings) -> None:
     prepare(settings)
 
 
+def timed_write(factory, sql: str) -> dict:
+    """One committed write in a session of its own: ``{"error": repr or None, "seconds": wall time}``
+    (tests that show a writer is not kept waiting run it on another thread)."""
+    import time
+
+    from sqlalchemy import text
+
+    started = time.perf_counter()
+    outcome: dict = {"error": None}
+    try:
+        with factory() as session:
+            session.execute(text(sql))
+            session.commit()
+    except Exception as exc:  # noqa: BLE001 - the calling test reports it
+        outcome["error"] = repr(exc)
+    outcome["seconds"] = time.perf_counter() - started
+    return outcome
+
+
 def run_async(coro):
     """``asyncio.run`` in a thread of its own: a browser test may leave an event loop running in this one."""
     import asyncio

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
-from helpers import pg_base_url
+from helpers import pg_base_url, timed_write
 from sqlalchemy import insert, text
 
 from yiwang.core import audit, db
@@ -31,15 +30,7 @@ def test_other_writers_go_ahead_while_a_model_trains(tmp_path, monkeypatch):
     real_train = model.TextClassifier.train
 
     def other_writer() -> None:
-        started = time.perf_counter()
-        try:
-            with factory() as session:
-                session.execute(text("INSERT INTO other VALUES (1)"))
-                session.commit()
-            outcome["error"] = None
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion
-            outcome["error"] = repr(exc)
-        outcome["seconds"] = time.perf_counter() - started
+        outcome.update(timed_write(factory, "INSERT INTO other VALUES (1)"))
 
     def train_while_another_writes(texts, codes):
         writer = threading.Thread(target=other_writer)

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 
 from fastapi import FastAPI
-from helpers import run_async
+from helpers import run_async, timed_write
 from sqlalchemy import text
 
 from yiwang.core import db
@@ -50,15 +49,7 @@ def test_a_slow_client_does_not_keep_other_writers_waiting(tmp_path, monkeypatch
     outcome: dict = {}
 
     def other_writer() -> None:
-        started = time.perf_counter()
-        try:
-            with factory() as session:
-                session.execute(text("INSERT INTO t (v) VALUES ('other')"))
-                session.commit()
-            outcome["error"] = None
-        except Exception as exc:  # noqa: BLE001 - the test reports it
-            outcome["error"] = repr(exc)
-        outcome["seconds"] = time.perf_counter() - started
+        outcome.update(timed_write(factory, "INSERT INTO t (v) VALUES ('other')"))
 
     async def run() -> list[dict]:
         sent: list[dict] = []

@@ -313,10 +313,6 @@ def client_address(scope: Any, trusted: tuple[ipaddress.IPv4Network | ipaddress.
     return ClientAddress(ip=ip, peer=peer, forwarded=chain)
 
 
-def client_ip(request: Request) -> str | None:
-    return client_address(request.scope).ip
-
-
 def origin(request: Request) -> Origin:
     return client_address(request.scope).origin()
 
