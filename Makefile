@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 up: install                ## install and start the platform (Kunshan reference city) on http://127.0.0.1:8000
 	$(BIN)/yiwang up
 
-test: install-test         ## install test dependencies and run the whole suite (SQLite, PostgreSQL, browser)
+test: install-test lint    ## install test dependencies, check the style, run the whole suite (SQLite, PostgreSQL, browser)
 	scripts/test.sh
 
 $(BIN)/python:
@@ -36,7 +36,10 @@ lock: $(BIN)/python        ## re-resolve the lock files after a range in pyproje
 i18n:                      ## extract messages and update the zh_CN / en catalogs
 	scripts/i18n.sh
 
-lint:
+lint:                      ## ruff (rules and format), mypy (strict on core), import-linter contracts
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 clean:

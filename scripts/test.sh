@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}
 PG_URL=${YIWANG_TEST_PG_URL:-postgresql://postgres@127.0.0.1:5432/test}
 unset YIWANG_TEST_DATABASE_URL
+# the slowest tests of each pass are printed, so a suite that grows slow shows where
+set -- --durations=15 --durations-min=5 "$@"
 
 echo "== pass 1/2: SQLite (embedded default) + browser =="
 $BIN/pytest "$@"

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
 from helpers import (
     DEMO_ROLES,
     TestDatabase,
@@ -22,9 +25,6 @@ from helpers import (
     new_database,
     pg_base_url,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
-
 from yiwang.core import crypto
 from yiwang.core.config import Settings
 from yiwang.core.db import make_engine
@@ -36,6 +36,7 @@ def pytest_report_header(config) -> str:
 
 
 # Databases ------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def template_home(tmp_path_factory) -> Iterator[tuple[Path, TestDatabase]]:
@@ -99,13 +100,15 @@ def yiwang_cli():
     import sys
 
     def _run(s: Settings, *args: str, timeout: int = 120):
-        return subprocess.run([sys.executable, "-m", "yiwang.cli", *args], env=env_for(s),
-                              capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            [sys.executable, "-m", "yiwang.cli", *args], env=env_for(s), capture_output=True, text=True, timeout=timeout
+        )
 
     return _run
 
 
 # Web ---------------------------------------------------------------------------
+
 
 @pytest.fixture
 def app(settings, db_factory):

@@ -16,8 +16,14 @@ from yiwang.core.config import Settings
 
 PG_ENV = "YIWANG_TEST_DATABASE_URL"
 DEMO_ROLES = {  # role key -> demo username
-    "admin": "admin", "auditor": "auditor", "data_officer": "officer", "case_handler": "handler",
-    "town_worker": "town", "grid_worker": "grid", "leader": "leader", "citizen": "citizen",
+    "admin": "admin",
+    "auditor": "auditor",
+    "data_officer": "officer",
+    "case_handler": "handler",
+    "town_worker": "town",
+    "grid_worker": "grid",
+    "leader": "leader",
+    "citizen": "citizen",
     "enterprise": "enterprise",
 }
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([0-9a-f]+)">')
@@ -31,8 +37,11 @@ def csrf_from(html: str) -> str:
 
 def login(client: TestClient, username: str, password: str) -> TestClient:
     page = client.get("/login")
-    response = client.post("/login", data={"username": username, "password": password,
-                                           "csrf_token": csrf_from(page.text)}, follow_redirects=False)
+    response = client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": csrf_from(page.text)},
+        follow_redirects=False,
+    )
     assert response.status_code == 303, f"sign-in of {username} failed: {response.status_code}"
     return client
 
@@ -40,8 +49,12 @@ def login(client: TestClient, username: str, password: str) -> TestClient:
 def env_for(settings: Settings) -> dict[str, str]:
     """Environment variables that point a `yiwang` subprocess at ``settings``' installation."""
     env = dict(os.environ)
-    env.update(YIWANG_HOME=str(settings.home), YIWANG_DATABASE_URL=settings.db_url, YIWANG_PROFILE=settings.profile,
-               YIWANG_LOG_LEVEL="WARNING")
+    env.update(
+        YIWANG_HOME=str(settings.home),
+        YIWANG_DATABASE_URL=settings.db_url,
+        YIWANG_PROFILE=settings.profile,
+        YIWANG_LOG_LEVEL="WARNING",
+    )
     return env
 
 
@@ -101,7 +114,7 @@ def timed_write(factory, sql: str) -> dict:
         with factory() as session:
             session.execute(text(sql))
             session.commit()
-    except Exception as exc:  # noqa: BLE001 - the calling test reports it
+    except Exception as exc:
         outcome["error"] = repr(exc)
     outcome["seconds"] = time.perf_counter() - started
     return outcome

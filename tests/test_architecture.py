@@ -11,7 +11,7 @@ import grimp
 import yiwang
 
 ROOT = Path(__file__).resolve().parents[1]
-NOT_DOMAINS = {"core", "migrations", "locale", "app", "cli"}
+NOT_DOMAINS = {"core", "migrations", "locale", "app", "cli", "clibench"}
 
 
 def _packages() -> set[str]:
@@ -46,3 +46,33 @@ def test_domains_import_each_other_only_through_init():
             if len(target) >= 3 and target[1] in domains and target[1] != parts[1]:
                 bad.append(f"{importer} -> {imported}")
     assert not bad, "import another domain through its package only:\n" + "\n".join(sorted(bad))
+
+
+def test_domains_use_only_the_public_names_of_core_db():
+    """``core.db.__all__`` is the whole database API of a service: one way to read, one way to write."""
+    import ast
+
+    from yiwang.core import db
+
+    allowed = set(db.__all__)
+    outside: dict[str, set[str]] = {}
+    for path in (ROOT / "src" / "yiwang").rglob("*.py"):
+        if path.relative_to(ROOT / "src" / "yiwang").parts[0] == "core":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names: set[str] = set()
+        aliases = {
+            a.asname or a.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module == "yiwang.core"
+            for a in node.names
+            if a.name == "db"
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "yiwang.core.db":
+                names |= {a.name for a in node.names}
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases:
+                names.add(node.attr)
+        if names - allowed:
+            outside[str(path.relative_to(ROOT))] = names - allowed
+    assert not outside, f"names outside core.db.__all__: {outside}"

@@ -16,7 +16,8 @@ def test_every_message_has_a_zh_cn_translation():
     src = Path(yiwang.__file__).parent
     ids = set()
     for _file, _line, message, _comments, _ctx in extract_from_dir(
-            str(src), METHOD_MAP, keywords=KEYWORDS, options_map={"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}):
+        str(src), METHOD_MAP, keywords=KEYWORDS, options_map={"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+    ):
         ids.add(message if isinstance(message, str) else message[0])
     with i18n.catalog_path("zh_CN").open("rb") as fh:
         catalog = read_po(fh)

@@ -7,7 +7,6 @@ runs in is not the locked one (run `make install-test`).
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from importlib import metadata
@@ -57,7 +56,8 @@ def test_lock_pins_every_declared_dependency_within_its_range(lock, extras):
         for version, marker in pins[name]:
             if _applies(marker):
                 assert req.specifier.contains(version, prereleases=True), (
-                    f"{lock} pins {req.name}=={version}, outside pyproject.toml's {req.specifier}: run `make lock`")
+                    f"{lock} pins {req.name}=={version}, outside pyproject.toml's {req.specifier}: run `make lock`"
+                )
 
 
 def test_platform_lock_agrees_with_test_lock():
@@ -83,10 +83,7 @@ def test_installed_releases_are_the_locked_ones():
 
 
 def test_compiled_kernels_load_with_the_locked_numpy():
-    """numba supports a narrow numpy range; a mismatch would silently switch the engine to its
-    slower reference path and skip the kernel tests, so the locked set must load them."""
-    if os.environ.get("YIWANG_ENGINE_KERNELS", "1") in ("0", "false", "no"):
-        pytest.skip("YIWANG_ENGINE_KERNELS switches the kernels off in this run")
+    """numba supports a narrow numpy range, and the engine has no path without its kernels."""
     from yiwang.governance.engine import kernels
 
     assert kernels.enabled(), "numba did not import beside the installed numpy"

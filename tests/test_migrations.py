@@ -4,18 +4,21 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from helpers import new_database
 
+from helpers import new_database
 from yiwang.app import load_models
-from yiwang.core import db
-from yiwang.core.db import Base, include_object
+from yiwang.core import db, migrate
+from yiwang.core.db import Base
+from yiwang.core.migrate import include_object
 
 
 def test_models_match_migrations(engine):
     load_models()
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(
-            conn, opts={"compare_type": True, "include_object": include_object}), Base.metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True, "include_object": include_object}),
+            Base.metadata,
+        )
     assert diff == []
 
 
@@ -43,8 +46,10 @@ def test_autogenerate_never_proposes_dropping_the_lake_catalog(migrated_with_lak
     load_models()
     with engine.connect() as conn:
         unfiltered = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
-        filtered = compare_metadata(MigrationContext.configure(
-            conn, opts={"compare_type": True, "include_object": include_object}), Base.metadata)
+        filtered = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True, "include_object": include_object}),
+            Base.metadata,
+        )
     assert {"iceberg_tables", "iceberg_namespace_properties"} <= _removed_tables(unfiltered)  # really there
     assert _removed_tables(filtered) == set()
 
@@ -58,6 +63,6 @@ def test_env_py_applies_the_same_filter(migrated_with_lake_catalog):
         proposed["diff"] = directives[0].upgrade_ops.as_diffs()
         directives[:] = []  # write no revision file
 
-    command.revision(db.alembic_config(database.url), autogenerate=True, process_revision_directives=capture)
+    command.revision(migrate.alembic_config(database.url), autogenerate=True, process_revision_directives=capture)
     assert "diff" in proposed  # autogenerate did run
     assert _removed_tables(proposed["diff"]) == set()

@@ -10,11 +10,11 @@ import threading
 import time
 
 from alembic.script import ScriptDirectory
-from helpers import env_for, make_settings, new_database
 from sqlalchemy import event, text
 
+from helpers import env_for, make_settings, new_database
 from yiwang.app import load_models
-from yiwang.core import db
+from yiwang.core import db, migrate
 
 
 def _versions(engine) -> list[str]:
@@ -25,7 +25,7 @@ def _versions(engine) -> list[str]:
 def _at_heads_once(engine, url: str) -> bool:
     """Every head applied, each version row once (a head another head depends on has no row of its own)."""
     rows = _versions(engine)
-    script = ScriptDirectory.from_config(db.alembic_config(url))
+    script = ScriptDirectory.from_config(migrate.alembic_config(url))
     applied = {r.revision for r in script.iterate_revisions(tuple(rows), "base")}
     return len(rows) == len(set(rows)) and set(rows) <= set(script.get_heads()) <= applied
 
@@ -35,8 +35,16 @@ def test_two_upgrades_at_once_both_finish(tmp_path):
     database = new_database(tmp_path)
     env = env_for(make_settings(tmp_path / "home", database.url))
     try:
-        runs = [subprocess.Popen([sys.executable, "-m", "yiwang.cli", "db", "upgrade"], env=env, text=True,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+        runs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "yiwang.cli", "db", "upgrade"],
+                env=env,
+                text=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            for _ in range(2)
+        ]
         results = [(run.wait(timeout=300), run.stderr.read()) for run in runs]
         assert [code for code, _ in results] == [0, 0], results
         engine = db.make_engine(database.url)
@@ -65,7 +73,7 @@ def test_upgrade_waits_for_the_migration_lock(tmp_path):
     def run():
         try:
             db.upgrade(engine)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     thread = threading.Thread(target=run)
@@ -95,11 +103,11 @@ def _hold_lock(engine):
         fcntl.flock(fd, fcntl.LOCK_EX)
         return lambda: os.close(fd)
     conn = engine.connect()
-    conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": db.MIGRATION_LOCK_KEY})
+    conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": migrate.MIGRATION_LOCK_KEY})
     conn.commit()
 
     def release():
-        conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": db.MIGRATION_LOCK_KEY})
+        conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": migrate.MIGRATION_LOCK_KEY})
         conn.commit()
         conn.close()
 

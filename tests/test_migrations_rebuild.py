@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
-from helpers import new_database
 from sqlalchemy.exc import IntegrityError
 
-from yiwang.core import db
+from helpers import new_database
+from yiwang.core import db, migrate
 
 CHILDREN = ("events_actions", "events_corrections")  # ON DELETE CASCADE to events_cases
 TEST_REVISION = "9901_test_rebuild"
@@ -35,13 +35,15 @@ def migrated(tmp_path):
 
 def _add_revision(monkeypatch, directory: Path, url: str, body: str) -> None:
     """Write a revision after the events head into ``directory`` and make ``db.upgrade`` see it."""
-    original = db.alembic_config
+    original = migrate.alembic_config
     down = ScriptDirectory.from_config(original(url)).get_revision("events@head").revision
     directory.mkdir()
     (directory / f"{TEST_REVISION}.py").write_text(
         f"from alembic import op\nimport sqlalchemy as sa\n\nrevision = {TEST_REVISION!r}\n"
         f"down_revision = {down!r}\nbranch_labels = None\ndepends_on = None\n\n\n"
-        f"def upgrade():\n{textwrap.indent(textwrap.dedent(body), '    ')}\n", encoding="utf-8")
+        f"def upgrade():\n{textwrap.indent(textwrap.dedent(body), '    ')}\n",
+        encoding="utf-8",
+    )
 
     def config(u: str):
         cfg = original(u)
@@ -50,7 +52,7 @@ def _add_revision(monkeypatch, directory: Path, url: str, body: str) -> None:
         cfg.set_main_option("version_locations", os.pathsep.join([str(versions), str(directory)]))
         return cfg
 
-    monkeypatch.setattr(db, "alembic_config", config)
+    monkeypatch.setattr(migrate, "alembic_config", config)
 
 
 def _insert(conn, table_name: str, **given) -> int:
@@ -67,14 +69,22 @@ def _insert(conn, table_name: str, **given) -> int:
 
 def _counts(engine) -> dict[str, int]:
     with engine.connect() as conn:
-        return {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one()
-                for t in ("events_cases", *CHILDREN)}
+        return {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one() for t in ("events_cases", *CHILDREN)}
 
 
 def _with_children(engine) -> int:
     with engine.begin() as conn:
-        case_id = _insert(conn, "events_cases", address="玉山镇 1 号", status="accepted", source="passive",
-                          channel="portal", triage_status="pending", warn_level="green", priority=3)
+        case_id = _insert(
+            conn,
+            "events_cases",
+            address="玉山镇 1 号",
+            status="accepted",
+            source="passive",
+            channel="portal",
+            triage_status="pending",
+            warn_level="green",
+            priority=3,
+        )
         for child in CHILDREN:
             _insert(conn, child, case_id=case_id)
             _insert(conn, child, case_id=case_id)
@@ -87,11 +97,16 @@ def test_widening_a_parent_column_keeps_the_children(migrated, tmp_path, monkeyp
     _with_children(engine)
     before = _counts(engine)
     assert before == {"events_cases": 1, "events_actions": 2, "events_corrections": 2}
-    _add_revision(monkeypatch, tmp_path / "versions", database.url, """
+    _add_revision(
+        monkeypatch,
+        tmp_path / "versions",
+        database.url,
+        """
         with op.batch_alter_table("events_cases") as batch_op:  # SQLite: rebuilt; PostgreSQL: ALTER COLUMN
             batch_op.alter_column("address", type_=sa.String(600), existing_type=sa.String(300),
                                   existing_nullable=True)
-    """)
+    """,
+    )
     db.upgrade(engine)
     assert TEST_REVISION in db.current_revisions(engine)
     address = {c["name"]: c for c in sa.inspect(engine).get_columns("events_cases")}["address"]
@@ -105,18 +120,25 @@ def test_a_migration_leaving_broken_references_is_rolled_back(migrated, tmp_path
     """Foreign keys are off while migrating on SQLite, so ``foreign_key_check`` must catch what they would have."""
     database, engine = migrated
     case_id = _with_children(engine)
-    _add_revision(monkeypatch, tmp_path / "versions", database.url, f"""
+    _add_revision(
+        monkeypatch,
+        tmp_path / "versions",
+        database.url,
+        f"""
         op.execute("UPDATE events_actions SET case_id = {case_id + 1000} WHERE case_id = {case_id}")
-    """)
-    expected = db.MigrationError if engine.dialect.name == "sqlite" else IntegrityError
+    """,
+    )
+    expected = migrate.MigrationError if engine.dialect.name == "sqlite" else IntegrityError
     with pytest.raises(expected) as raised:
         db.upgrade(engine)
     if engine.dialect.name == "sqlite":
         assert "events_actions rows" in str(raised.value) and "events_cases" in str(raised.value)
     assert TEST_REVISION not in db.current_revisions(engine)
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM events_actions WHERE case_id = :c"),
-                            {"c": case_id}).scalar_one() == 2
+        assert (
+            conn.execute(sa.text("SELECT count(*) FROM events_actions WHERE case_id = :c"), {"c": case_id}).scalar_one()
+            == 2
+        )
         if engine.dialect.name == "sqlite":  # and the pooled connection enforces foreign keys again
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
 
@@ -125,9 +147,14 @@ def test_foreign_keys_are_on_again_after_a_failed_migration(migrated, tmp_path, 
     database, engine = migrated
     if engine.dialect.name != "sqlite":
         pytest.skip("foreign keys are switched off only on SQLite")
-    _add_revision(monkeypatch, tmp_path / "versions", database.url, """
+    _add_revision(
+        monkeypatch,
+        tmp_path / "versions",
+        database.url,
+        """
         raise RuntimeError("migration failed half-way")
-    """)
+    """,
+    )
     with pytest.raises(RuntimeError, match="half-way"):
         db.upgrade(engine)
     assert engine.pool.checkedin() == 1  # the one connection, the migration's, is back in the pool

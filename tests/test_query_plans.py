@@ -27,17 +27,23 @@ from yiwang.core.security import (
     prefix_upper_bound,
     scope_filter,
 )
-from yiwang.events import service as events_service
+from yiwang.events import queries as events_queries
 from yiwang.events.models import Case, Notification
-from yiwang.governance import loads as governance_loads
+from yiwang.governance import queries as governance_loads
 from yiwang.org.models import Department, Region, User
 
 TOWN = "320583102"  # a Kunshan town (巴城镇 in the reference pack)
 
 
 def region_actor(code: str = TOWN) -> Actor:
-    return Actor(user_id=None, username="t", display_name="t", permissions=frozenset({"*"}),
-                 scopes=frozenset({ScopeKind.REGION}), region_code=code)
+    return Actor(
+        user_id=None,
+        username="t",
+        display_name="t",
+        permissions=frozenset({"*"}),
+        scopes=frozenset({ScopeKind.REGION}),
+        region_code=code,
+    )
 
 
 def is_pg(db) -> bool:
@@ -94,17 +100,16 @@ def assert_uses_index(db, plan: list[str], table: str, indexes: tuple[str, ...],
 
 # The hot lists ------------------------------------------------------------------------------
 
+
 def test_case_list_of_a_region_uses_the_region_index(db):
-    plan = explain_sent(db, lambda: events_service.list_cases(db, actor=region_actor(), count=False),
-                        "ORDER BY")
+    plan = explain_sent(db, lambda: events_queries.list_cases(db, actor=region_actor(), count=False), "ORDER BY")
     assert_uses_index(db, plan, "events_cases", ("ix_events_cases_region_code",), ordered=False)
     assert not any("LIKE" in line.upper() for line in plan)
 
 
 def test_case_list_filtered_by_region_uses_the_region_index(db):
-    flt = events_service.CaseFilter(region_code=TOWN)
-    plan = explain_sent(db, lambda: events_service.list_cases(db, actor=SYSTEM_ACTOR, flt=flt, count=False),
-                        "ORDER BY")
+    flt = events_queries.CaseFilter(region_code=TOWN)
+    plan = explain_sent(db, lambda: events_queries.list_cases(db, actor=SYSTEM_ACTOR, flt=flt, count=False), "ORDER BY")
     assert_uses_index(db, plan, "events_cases", ("ix_events_cases_region_code",), ordered=False)
 
 
@@ -118,10 +123,17 @@ def _many_notifications(db) -> tuple[int, int]:
     rows = []
     for i in range(3000):
         branch = i % 3
-        rows.append({"user_id": rng.choice(users) if branch == 0 else None,
-                     "department_id": rng.choice(depts) if branch == 1 else None,
-                     "role": rng.choice(roles) if branch == 2 else None, "kind": "dispatch", "message": "t",
-                     "created_at": now, "read_at": now if rng.random() < 0.9 else None})
+        rows.append(
+            {
+                "user_id": rng.choice(users) if branch == 0 else None,
+                "department_id": rng.choice(depts) if branch == 1 else None,
+                "role": rng.choice(roles) if branch == 2 else None,
+                "kind": "dispatch",
+                "message": "t",
+                "created_at": now,
+                "read_at": now if rng.random() < 0.9 else None,
+            }
+        )
     db.execute(insert(Notification), rows)
     db.execute(text("ANALYZE events_notifications"))
     return users[0], depts[0]
@@ -129,12 +141,21 @@ def _many_notifications(db) -> tuple[int, int]:
 
 def test_unread_notification_count_uses_an_index_per_branch(db):
     user, dept = _many_notifications(db)
-    actor = Actor(user_id=user, username="t", display_name="t", roles=frozenset({"dispatcher", "supervisor"}),
-                  department_ids=frozenset({dept}), scopes=frozenset({ScopeKind.DEPARTMENT}))
-    plan = explain_sent(db, lambda: events_service.unread_count(db, actor=actor), "count(")
+    actor = Actor(
+        user_id=user,
+        username="t",
+        display_name="t",
+        roles=frozenset({"dispatcher", "supervisor"}),
+        department_ids=frozenset({dept}),
+        scopes=frozenset({ScopeKind.DEPARTMENT}),
+    )
+    plan = explain_sent(db, lambda: events_queries.unread_count(db, actor=actor), "count(")
     joined = "\n".join(plan)
-    for ix in ("ix_events_notifications_user_unread", "ix_events_notifications_department_unread",
-               "ix_events_notifications_role_unread"):
+    for ix in (
+        "ix_events_notifications_user_unread",
+        "ix_events_notifications_department_unread",
+        "ix_events_notifications_role_unread",
+    ):
         assert ix in joined, joined
     assert_uses_index(db, plan, "events_notifications", ("ix_events_notifications_user_unread",), ordered=False)
 
@@ -144,13 +165,18 @@ def test_list_loads_reads_the_newest_from_an_index(db, who):
     dept = db.execute(select(Department.id).order_by(Department.id)).scalars().first()
     actor, resource, index = SYSTEM_ACTOR, None, "ix_governance_loads_created"
     if who == "department":
-        actor = Actor(user_id=None, username="t", display_name="t", permissions=frozenset({"*"}),
-                      scopes=frozenset({ScopeKind.DEPARTMENT}), department_ids=frozenset({dept}))
+        actor = Actor(
+            user_id=None,
+            username="t",
+            display_name="t",
+            permissions=frozenset({"*"}),
+            scopes=frozenset({ScopeKind.DEPARTMENT}),
+            department_ids=frozenset({dept}),
+        )
         index = "ix_governance_loads_department_created"
     if who == "resource":
         resource, index = "volunteers", "ix_governance_loads_resource_created"
-    plan = explain_sent(db, lambda: governance_loads.list_loads(db, actor=actor, resource=resource),
-                        "governance_loads")
+    plan = explain_sent(db, lambda: governance_loads.list_loads(db, actor=actor, resource=resource), "governance_loads")
     # by resource the order of equal created_at is left to a small sort (the older index has no id)
     assert_uses_index(db, plan, "governance_loads", (index,), ordered=who != "resource")
 
@@ -171,17 +197,21 @@ FK_LOOKUPS = [  # (table, column, a value of its type, acceptable indexes)
     ("governance_loads", "department_id", 1, ("ix_governance_loads_department_created",)),
     ("governance_loads", "actor_id", 1, ("ix_governance_loads_actor_id",)),
     ("governance_loads", "resubmit_of", "0" * 32, ("ix_governance_loads_resubmit_of",)),
-    ("governance_quarantine_fixes", "load_id", "0" * 32,
-     ("uq_governance_quarantine_fixes_load_line", "sqlite_autoindex_governance_quarantine_fixes_1")),
+    (
+        "governance_quarantine_fixes",
+        "load_id",
+        "0" * 32,
+        ("uq_governance_quarantine_fixes_load_line", "sqlite_autoindex_governance_quarantine_fixes_1"),
+    ),
     ("governance_quarantine_fixes", "resource", "volunteers", ("ix_governance_quarantine_fixes_resource_status",)),
-    ("governance_quarantine_fixes", "resubmit_load_id", "0" * 32,
-     ("ix_governance_quarantine_fixes_resubmit_load_id",)),
+    ("governance_quarantine_fixes", "resubmit_load_id", "0" * 32, ("ix_governance_quarantine_fixes_resubmit_load_id",)),
     ("governance_lineage_events", "department_id", 1, ("ix_governance_lineage_events_department_id",)),
 ]
 
 
-@pytest.mark.parametrize(("table", "column", "value", "indexes"), FK_LOOKUPS,
-                         ids=[f"{t}.{c}" for t, c, _v, _i in FK_LOOKUPS])
+@pytest.mark.parametrize(
+    ("table", "column", "value", "indexes"), FK_LOOKUPS, ids=[f"{t}.{c}" for t, c, _v, _i in FK_LOOKUPS]
+)
 def test_foreign_key_lookup_uses_an_index(db, table, column, value, indexes):
     """What a DELETE of the referenced row (or a join from it) must look up."""
     if is_pg(db):
@@ -192,6 +222,7 @@ def test_foreign_key_lookup_uses_an_index(db, table, column, value, indexes):
 
 
 # Region scope by prefix range -------------------------------------------------------------
+
 
 def test_prefix_upper_bound():
     assert prefix_upper_bound("3205") == "3206"
@@ -211,8 +242,9 @@ def test_digit_codes_get_a_bound_of_digits():
     codes = [f"{n:04d}" for n in range(0, 10000, 7)] + ["3", "39", "399", "3990", "40"]
     for prefix in ["3", "39", "399", "0999", "9", "12"]:
         upper = digit_upper_bound(prefix)
-        assert {c for c in codes if c >= prefix and (upper is None or c < upper)} == \
-            {c for c in codes if c.startswith(prefix)}, prefix
+        assert {c for c in codes if c >= prefix and (upper is None or c < upper)} == {
+            c for c in codes if c.startswith(prefix)
+        }, prefix
 
 
 def test_prefix_range_agrees_with_startswith_on_general_strings():
@@ -261,6 +293,7 @@ def test_case_scope_selects_what_like_selected(db):
 
 # Audit time ranges ---------------------------------------------------------------------------
 
+
 def test_audit_time_range_reads_newest_first_from_an_index(db):
     import datetime as dt
 
@@ -286,7 +319,9 @@ def test_digit_bound_holds_under_a_language_collation(db):
         pytest.skip("this PostgreSQL server has no ICU en-US collation to compare under")
     code, prefix = "320583109001", "320583109"
     upper = digit_upper_bound(prefix)
-    inside = db.execute(text(f'SELECT :c >= :p COLLATE "{collation}" AND :c < :u COLLATE "{collation}"'),
-                        {"c": code, "p": prefix, "u": upper}).scalar()
+    inside = db.execute(
+        text(f'SELECT :c >= :p COLLATE "{collation}" AND :c < :u COLLATE "{collation}"'),
+        {"c": code, "p": prefix, "u": upper},
+    ).scalar()
     colon = db.execute(text(f'SELECT :c < :u COLLATE "{collation}"'), {"c": code, "u": prefix[:-1] + ":"}).scalar()
     assert inside is True and colon is False

@@ -9,8 +9,7 @@ README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding=
 
 
 def test_every_setting_is_documented():
-    missing = [f"YIWANG_{name.upper()}" for name in Settings.model_fields
-               if f"`YIWANG_{name.upper()}`" not in README]
+    missing = [f"YIWANG_{name.upper()}" for name in Settings.model_fields if f"`YIWANG_{name.upper()}`" not in README]
     assert not missing, f"document these settings in README's configuration table: {missing}"
 
 

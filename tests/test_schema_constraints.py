@@ -21,13 +21,13 @@ from yiwang.app import load_models
 from yiwang.catalog import spec as catalog_spec
 from yiwang.catalog.models import CatalogClass, CatalogEntry, CatalogSearchTerm, CatalogVersion
 from yiwang.core.db import Base
-from yiwang.events import service as events_service
+from yiwang.events import queries as events_queries
 from yiwang.events.models import CASE_STATUSES, Action, Case, Task
 from yiwang.events.triage.taxonomy import PRIORITY_LABELS
 from yiwang.events.workcal import WarningLevel
 from yiwang.governance.models import LineageEvent, Load, QuarantineFix
 from yiwang.governance.schemas import Mode
-from yiwang.org import service as org_service
+from yiwang.org import queries as org_queries
 from yiwang.org.models import ApiToken, Department, Region, User
 
 NOW = dt.datetime(2026, 12, 8, 9, 0, tzinfo=dt.UTC)
@@ -56,9 +56,17 @@ def assert_rejected(db, table, good: dict, column: str, bad, constraint: str) ->
 
 # Rows ---------------------------------------------------------------------------------
 
+
 def region_row(**kw) -> dict:
-    return {"code": "9" + str(uuid.uuid4().int)[:11], "name": "测试", "level": "town", "parent_code": None,
-            "sort": 0, "geometry_approximate": False, **kw}
+    return {
+        "code": "9" + str(uuid.uuid4().int)[:11],
+        "name": "测试",
+        "level": "town",
+        "parent_code": None,
+        "sort": 0,
+        "geometry_approximate": False,
+        **kw,
+    }
 
 
 def new_region(db) -> str:
@@ -69,8 +77,15 @@ def new_region(db) -> str:
 
 def department_row(db, **kw) -> dict:
     u = _uid()
-    return {"key": f"t_{u}", "name": f"测试部门{u}", "short_name": "测试", "credit_code": ("1" + u + "0" * 18)[:18],
-            "kind": "organ", "region_code": new_region(db), **kw}
+    return {
+        "key": f"t_{u}",
+        "name": f"测试部门{u}",
+        "short_name": "测试",
+        "credit_code": ("1" + u + "0" * 18)[:18],
+        "kind": "organ",
+        "region_code": new_region(db),
+        **kw,
+    }
 
 
 def new_department(db) -> int:
@@ -85,13 +100,27 @@ def new_user(db) -> int:
     return _insert(db, User, user_row()).inserted_primary_key[0]
 
 
-LISTED = {"title": "测试", "classification": "101001", "share_type": "conditional", "open_type": "closed",
-          "update_cycle": "monthly", "items_count": 1}
+LISTED = {
+    "title": "测试",
+    "classification": "101001",
+    "share_type": "conditional",
+    "open_type": "closed",
+    "update_cycle": "monthly",
+    "items_count": 1,
+}
 
 
 def entry_row(db, **kw) -> dict:
-    return {"name": f"t_{_uid()}", "department_id": new_department(db), "status": "draft", "spec": "{}",
-            "created_by": "t", "updated_by": "t", **LISTED, **kw}
+    return {
+        "name": f"t_{_uid()}",
+        "department_id": new_department(db),
+        "status": "draft",
+        "spec": "{}",
+        "created_by": "t",
+        "updated_by": "t",
+        **LISTED,
+        **kw,
+    }
 
 
 def new_entry(db) -> tuple[int, str, int]:
@@ -101,9 +130,18 @@ def new_entry(db) -> tuple[int, str, int]:
 
 
 def load_row(resource: str, department_id: int, **kw) -> dict:
-    return {"id": uuid.uuid4().hex, "resource": resource, "department_id": department_id, "mode": "append",
-            "status": "queued", "origin": "upload", "source_name": "t.csv", "actor_username": "t",
-            "run_id": str(uuid.uuid4()), **kw}
+    return {
+        "id": uuid.uuid4().hex,
+        "resource": resource,
+        "department_id": department_id,
+        "mode": "append",
+        "status": "queued",
+        "origin": "upload",
+        "source_name": "t.csv",
+        "actor_username": "t",
+        "run_id": str(uuid.uuid4()),
+        **kw,
+    }
 
 
 def new_load(db, **kw) -> tuple[str, str, int]:
@@ -114,8 +152,14 @@ def new_load(db, **kw) -> tuple[str, str, int]:
 
 
 def case_row(**kw) -> dict:
-    return {"token": uuid.uuid4().hex, "source": "passive", "channel": "portal", "status": "accepted",
-            "description": "测试", **kw}
+    return {
+        "token": uuid.uuid4().hex,
+        "source": "passive",
+        "channel": "portal",
+        "status": "accepted",
+        "description": "测试",
+        **kw,
+    }
 
 
 def new_case(db) -> int:
@@ -124,27 +168,30 @@ def new_case(db) -> int:
 
 # The sets in the schema are the sets the code uses ---------------------------------------
 
+
 def _values(table, name: str) -> set[str]:
     """The quoted values of the CHECK ``ck_<table>_<name>`` declared on the model."""
-    [ck] = [c for c in table.constraints if isinstance(c, CheckConstraint) and c.name in (name, f"ck_{table.name}_{name}")]
+    [ck] = [
+        c for c in table.constraints if isinstance(c, CheckConstraint) and c.name in (name, f"ck_{table.name}_{name}")
+    ]
     text = str(ck.sqltext)
-    return set(part.strip().strip("'") for part in text[text.index("(") + 1:text.rindex(")")].split(","))
+    return {part.strip().strip("'") for part in text[text.index("(") + 1 : text.rindex(")")].split(",")}
 
 
 def test_schema_value_sets_are_the_code_sets():
     c = Case.__table__
-    assert _values(c, "status") == set(events_service.ALL_STATUSES) == set(CASE_STATUSES)
-    assert _values(c, "source") == set(events_service.SOURCES)
-    assert _values(c, "channel") == set(events_service.CHANNELS)
+    assert _values(c, "status") == set(events_queries.ALL_STATUSES) == set(CASE_STATUSES)
+    assert _values(c, "source") == set(events_queries.SOURCES)
+    assert _values(c, "channel") == set(events_queries.CHANNELS)
     assert _values(c, "warn_level") == {w.value for w in WarningLevel}
-    assert set(events_service.STATUS_LABELS) == set(CASE_STATUSES)
+    assert set(events_queries.STATUS_LABELS) == set(CASE_STATUSES)
     assert set(PRIORITY_LABELS) == {1, 2, 3, 4}
     for t in (CatalogEntry.__table__, CatalogVersion.__table__):
         assert _values(t, "share_type") == set(get_args(catalog_spec.ShareType))
         assert _values(t, "open_type") == set(get_args(catalog_spec.OpenType))
         assert _values(t, "update_cycle") == set(get_args(catalog_spec.UpdateCycle))
     assert _values(Load.__table__, "mode") == set(get_args(Mode))
-    assert _values(Region.__table__, "level") == set(org_service.REGION_LEVELS)
+    assert _values(Region.__table__, "level") == set(org_queries.REGION_LEVELS)
     schema = json.loads((resources.files("yiwang.governance") / "openlineage_runevent.schema.json").read_text())
     event_types = schema["$defs"]["RunEvent"]["properties"]["eventType"]["enum"]
     assert _values(LineageEvent.__table__, "event_type") == set(event_types)
@@ -154,18 +201,32 @@ def test_migrations_created_every_check_the_models_declare(engine):
     """Autogenerate does not compare CHECK constraints: compare their names here, table by table."""
     load_models()
     insp = inspect(engine)
-    declared = {t.name: {c.name for c in t.constraints if isinstance(c, CheckConstraint)}
-                for t in Base.metadata.sorted_tables}
+    declared = {
+        t.name: {c.name for c in t.constraints if isinstance(c, CheckConstraint)} for t in Base.metadata.sorted_tables
+    }
     declared = {name: cks for name, cks in declared.items() if cks}
-    assert set(declared) >= {"org_regions", "org_departments", "org_users", "org_api_tokens", "catalog_classes",
-                             "catalog_entries", "catalog_versions", "catalog_search_terms", "governance_loads",
-                             "governance_quarantine_fixes", "governance_lineage_events", "events_cases",
-                             "events_tasks", "events_actions"}
+    assert set(declared) >= {
+        "org_regions",
+        "org_departments",
+        "org_users",
+        "org_api_tokens",
+        "catalog_classes",
+        "catalog_entries",
+        "catalog_versions",
+        "catalog_search_terms",
+        "governance_loads",
+        "governance_quarantine_fixes",
+        "governance_lineage_events",
+        "events_cases",
+        "events_tasks",
+        "events_actions",
+    }
     for table, names in declared.items():
         assert {c["name"] for c in insp.get_check_constraints(table)} >= names, table
 
 
 # org ------------------------------------------------------------------------------------
+
 
 def test_org_checks(db):
     assert_rejected(db, Region, region_row(), "level", "province", "ck_org_regions_level")
@@ -176,6 +237,7 @@ def test_org_checks(db):
 
 
 # catalog ----------------------------------------------------------------------------------
+
 
 def test_catalog_checks(db):
     cls = {"code": "9" + _uid()[:8], "name": "测试", "level": 4, "sort": 0}
@@ -193,6 +255,7 @@ def test_catalog_checks(db):
 
 
 # governance ------------------------------------------------------------------------------
+
 
 def test_governance_checks(db):
     _entry_id, name, dept = new_entry(db)
@@ -219,8 +282,14 @@ def test_governance_foreign_keys_refuse_unknown_references(db):
     assert_rejected(db, QuarantineFix, fix, "load_id", "0" * 32, "foreign key")
     assert_rejected(db, QuarantineFix, fix, "resource", "no_such_entry", "foreign key")
     assert_rejected(db, QuarantineFix, fix, "resubmit_load_id", "0" * 32, "foreign key")
-    event = {"run_id": str(uuid.uuid4()), "event_type": "START", "event_time": NOW, "job_name": "t", "payload": "{}",
-             "department_id": dept}
+    event = {
+        "run_id": str(uuid.uuid4()),
+        "event_type": "START",
+        "event_time": NOW,
+        "job_name": "t",
+        "payload": "{}",
+        "department_id": dept,
+    }
     assert_rejected(db, LineageEvent, event, "department_id", 10**9, "foreign key")
 
 
@@ -229,14 +298,25 @@ def test_governance_history_is_never_deleted_through_a_reference(db):
     user_id = new_user(db)
     load_id, name, dept = new_load(db, actor_id=user_id)
     _insert(db, QuarantineFix, {"load_id": load_id, "line": 7, "resource": name, "status": "fixed", "fixed_by": "t"})
-    _insert(db, LineageEvent, {"run_id": str(uuid.uuid4()), "event_type": "START", "event_time": NOW,
-                               "job_name": "t", "payload": "{}", "department_id": dept})
-    for stmt in (delete(CatalogEntry).where(CatalogEntry.name == name),
-                 delete(Department).where(Department.id == dept),
-                 delete(Load).where(Load.id == load_id)):
-        with pytest.raises(IntegrityError):
-            with db.begin_nested():
-                db.execute(stmt)
+    _insert(
+        db,
+        LineageEvent,
+        {
+            "run_id": str(uuid.uuid4()),
+            "event_type": "START",
+            "event_time": NOW,
+            "job_name": "t",
+            "payload": "{}",
+            "department_id": dept,
+        },
+    )
+    for stmt in (
+        delete(CatalogEntry).where(CatalogEntry.name == name),
+        delete(Department).where(Department.id == dept),
+        delete(Load).where(Load.id == load_id),
+    ):
+        with pytest.raises(IntegrityError), db.begin_nested():
+            db.execute(stmt)
     with db.begin_nested():
         db.execute(delete(User).where(User.id == user_id))
     assert db.execute(select(Load.actor_id, Load.actor_username).where(Load.id == load_id)).one() == (None, "t")
@@ -245,11 +325,24 @@ def test_governance_history_is_never_deleted_through_a_reference(db):
 
 # events -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("column", "bad"), [
-    ("status", "open"), ("source", "manual"), ("channel", "fax"), ("category_by", "model"),
-    ("located_by", "gps"), ("triage_status", "failed"), ("step", "close"), ("warn_level", "orange"),
-    ("priority", 0), ("priority", 5), ("rating", 0), ("rating", 6),
-])
+
+@pytest.mark.parametrize(
+    ("column", "bad"),
+    [
+        ("status", "open"),
+        ("source", "manual"),
+        ("channel", "fax"),
+        ("category_by", "model"),
+        ("located_by", "gps"),
+        ("triage_status", "failed"),
+        ("step", "close"),
+        ("warn_level", "orange"),
+        ("priority", 0),
+        ("priority", 5),
+        ("rating", 0),
+        ("rating", 6),
+    ],
+)
 def test_case_checks(db, column, bad):
     assert_rejected(db, Case, case_row(), column, bad, f"ck_events_cases_{column}")
 
@@ -258,9 +351,8 @@ def test_case_rating_one_to_five_and_none_accepted(db):
     for rating in (None, 1, 2, 3, 4, 5):
         _insert(db, Case, case_row(rating=rating, status="rated" if rating else "closed"))
     case_id = new_case(db)
-    with pytest.raises(IntegrityError):  # an UPDATE is checked as well as an INSERT
-        with db.begin_nested():
-            db.execute(update(Case).where(Case.id == case_id).values(rating=9))
+    with pytest.raises(IntegrityError), db.begin_nested():  # an UPDATE is checked as well as an INSERT
+        db.execute(update(Case).where(Case.id == case_id).values(rating=9))
 
 
 def test_task_and_action_checks(db):

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from yiwang import __version__
-from yiwang.core import crypto, heap, web
+from yiwang.core import crypto, heap, security, web
 from yiwang.core.audit import anchor_in_background
 from yiwang.core.config import Settings, get_settings
 from yiwang.core.db import make_engine, make_sessionmaker, sqlite_file
@@ -40,6 +40,24 @@ def load_models() -> None:
                 raise
 
 
+MATRIX_START, MATRIX_END = "<!-- roles-matrix:start -->", "<!-- roles-matrix:end -->"
+
+
+def roles_matrix() -> str:
+    """Roles × permissions × scope of every domain, as Markdown: each domain's ``roles.py`` declares its part
+    when the domain is imported. README.md shows it between ``MATRIX_START`` and ``MATRIX_END``
+    (``scripts/roles-matrix.sh`` rewrites it; ``tests/test_permissions.py`` fails when they differ)."""
+    for name in DOMAINS:
+        importlib.import_module(f"yiwang.{name}")
+    return security.matrix_markdown(DOMAINS)
+
+
+def with_roles_matrix(readme: str) -> str:
+    """``readme`` with the text between the matrix markers replaced by the current ``roles_matrix()``."""
+    start, end = readme.index(MATRIX_START) + len(MATRIX_START), readme.index(MATRIX_END)
+    return f"{readme[:start]}\n\n{roles_matrix()}\n{readme[end:]}"
+
+
 def create_app(settings: Settings | None = None, *, session_factory: sessionmaker[Session] | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
@@ -53,7 +71,7 @@ def create_app(settings: Settings | None = None, *, session_factory: sessionmake
         title="yiwang 一网",
         version=__version__,
         description="Open-source digital government platform (reference city: Kunshan). "
-                    "Authenticate with `POST /api/v1/auth/token` (OAuth2 password flow) or a named token.",
+        "Authenticate with `POST /api/v1/auth/token` (OAuth2 password flow) or a named token.",
         docs_url="/docs",
         redoc_url=None,
     )
@@ -88,7 +106,7 @@ def _register_ops(app: FastAPI) -> None:
         try:
             with request.app.state.sessionmaker() as session:
                 session.execute(text("SELECT 1"))
-        except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
+        except Exception as exc:
             problems["database"] = f"{type(exc).__name__}: {exc}"[:300]
         lake = settings.lake_location
         if not lake.startswith("s3://"):
@@ -100,8 +118,11 @@ def _register_ops(app: FastAPI) -> None:
                 probe.unlink()
             except OSError as exc:
                 problems["lake"] = f"lake folder {path} is not writable: {exc.strerror or exc}"
-        body = {"status": "ok" if not problems else "unavailable", "version": __version__,
-                "checks": {"database": problems.get("database", "ok"), "lake": problems.get("lake", "ok")}}
+        body = {
+            "status": "ok" if not problems else "unavailable",
+            "version": __version__,
+            "checks": {"database": problems.get("database", "ok"), "lake": problems.get("lake", "ok")},
+        }
         return JSONResponse(body, status_code=200 if not problems else 503)
 
     @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", response_class=PlainTextResponse)
@@ -131,4 +152,4 @@ def _freeze_after_startup(app: FastAPI) -> None:
     app.router.lifespan_context = lifespan
 
 
-__all__ = ["create_app", "app_from_env", "load_models"]
+__all__ = ["app_from_env", "create_app", "load_models", "roles_matrix", "with_roles_matrix"]

@@ -32,8 +32,13 @@ def live_server(tmp_path_factory):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("YIWANG_")}
     env.update(YIWANG_HOME=str(home), YIWANG_LOG_LEVEL="WARNING")
-    proc = subprocess.Popen([sys.executable, "-m", "yiwang.cli", "up", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "yiwang.cli", "up", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
     while time.time() < deadline:
@@ -59,9 +64,19 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--no-first-run", "--disable-sync", "--disable-quic"])
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+                "--disable-quic",
+            ],
+        )
         yield b
         b.close()
 
@@ -72,7 +87,9 @@ def page(browser):
     pg = context.new_page()
     failed: list[str] = []
     pg.on("requestfailed", lambda r: failed.append(r.url))
-    pg.on("request", lambda r: failed.append("external: " + r.url) if not r.url.startswith("http://127.0.0.1") else None)
+    pg.on(
+        "request", lambda r: failed.append("external: " + r.url) if not r.url.startswith("http://127.0.0.1") else None
+    )
     yield pg
     context.close()
     assert not failed, f"requests that failed or left the machine: {failed}"

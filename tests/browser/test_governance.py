@@ -2,7 +2,7 @@
 
 import pytest
 
-from yiwang.governance.engine import synth
+from yiwang.governance.bench import synth
 
 pytestmark = pytest.mark.browser
 PASSWORD = "Kunshan@2026"

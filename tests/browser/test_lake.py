@@ -46,7 +46,10 @@ def test_lake_overview_time_travel_and_sql(page, live_server, screenshot):
     page.wait_for_load_state("networkidle")
     assert "个人数据" in page.locator("#as-of-line").inner_text()
     page.goto(live_server + "/workspace/lake/sql")
-    page.fill("#sql", "SELECT 所属社区代码, 性别, count(*) AS 人数 FROM share.population GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 12")
+    page.fill(
+        "#sql",
+        "SELECT 所属社区代码, 性别, count(*) AS 人数 FROM share.population GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 12",
+    )
     page.click("#sql-form button[type=submit]")
     page.wait_for_load_state("networkidle")
     assert page.locator("#sql-result tbody tr").count() == 12

@@ -28,8 +28,12 @@ SPEC = {
     "rules": {
         "columns": [
             {"name": "姓名", "kind": "person_name", "required": True, "mask": {"method": "surname"}},
-            {"name": "公民身份号码", "kind": "resident_id", "required": True,
-             "mask": {"method": "keep_ends", "first": 6, "last": 4}},
+            {
+                "name": "公民身份号码",
+                "kind": "resident_id",
+                "required": True,
+                "mask": {"method": "keep_ends", "first": 6, "last": 4},
+            },
             {"name": "服务时长（小时）", "dtype": "decimal", "kind": "number", "min": 0},
         ],
         "unique_keys": [["公民身份号码"]],
@@ -72,21 +76,41 @@ def officer(db):
 def bureau() -> Actor:
     """A big-data bureau administrator (publishes and rejects)."""
     roles = frozenset({org.roles.ADMIN})
-    return Actor(user_id=None, username="bureau", display_name="大数据局", roles=roles,
-                 permissions=permissions_for(roles), scopes=scopes_for(roles))
+    return Actor(
+        user_id=None,
+        username="bureau",
+        display_name="大数据局",
+        roles=roles,
+        permissions=permissions_for(roles),
+        scopes=scopes_for(roles),
+    )
 
 
 @pytest.fixture
 def town_worker() -> Actor:
     roles = frozenset({org.roles.TOWN_WORKER})
-    return Actor(user_id=None, username="town.x", display_name="区镇", roles=roles, permissions=permissions_for(roles),
-                 scopes=scopes_for(roles), region_code="320583100")
+    return Actor(
+        user_id=None,
+        username="town.x",
+        display_name="区镇",
+        roles=roles,
+        permissions=permissions_for(roles),
+        scopes=scopes_for(roles),
+        region_code="320583100",
+    )
 
 
 def _officer(db, key: str) -> Actor:
     dept = org.get_department_by_key(db, key)
     roles = frozenset({org.roles.DATA_OFFICER})
-    return Actor(user_id=None, username=f"officer.{key}", display_name=dept.name, roles=roles,
-                 permissions=permissions_for(roles), scopes=scopes_for(roles), department_id=dept.id,
-                 department_name=dept.name, department_ids=org.department_subtree_ids(db, dept.id))
-
+    return Actor(
+        user_id=None,
+        username=f"officer.{key}",
+        display_name=dept.name,
+        roles=roles,
+        permissions=permissions_for(roles),
+        scopes=scopes_for(roles),
+        department_id=dept.id,
+        department_name=dept.name,
+        department_ids=org.department_subtree_ids(db, dept.id),
+    )

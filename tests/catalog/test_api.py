@@ -15,18 +15,24 @@ def test_officer_registers_and_bureau_publishes_over_http(client, bearer, spec):
     assert r.status_code == 201, r.text
     assert r.json()["status"] == "draft" and r.json()["view"] == "working"
     assert client.get("/api/v1/catalog/resources/community_volunteers", headers=bearer("town")).status_code == 403
-    r = client.put("/api/v1/catalog/resources/community_volunteers?expected_revision=1",
-                   json=spec(title="社区志愿者服务登记信息"), headers=officer)
+    r = client.put(
+        "/api/v1/catalog/resources/community_volunteers?expected_revision=1",
+        json=spec(title="社区志愿者服务登记信息"),
+        headers=officer,
+    )
     assert r.status_code == 200 and r.json()["revision"] == 2
-    assert client.post("/api/v1/catalog/resources/community_volunteers/submit", headers=officer).json()["status"] == \
-        "submitted"
+    assert (
+        client.post("/api/v1/catalog/resources/community_volunteers/submit", headers=officer).json()["status"]
+        == "submitted"
+    )
     assert client.post("/api/v1/catalog/resources/community_volunteers/publish", headers=officer).status_code == 403
     r = client.post("/api/v1/catalog/resources/community_volunteers/publish", json={"note": "同意发布"}, headers=admin)
     assert r.status_code == 200 and r.json()["version"] == 1 and r.json()["code"].startswith("210001/")
     seen = client.get("/api/v1/catalog/resources/community_volunteers", headers=bearer("town")).json()
     assert seen["spec"]["title"] == "社区志愿者服务登记信息"
-    assert [v["number"] for v in client.get("/api/v1/catalog/resources/community_volunteers/versions",
-                                            headers=admin).json()] == [1]
+    assert [
+        v["number"] for v in client.get("/api/v1/catalog/resources/community_volunteers/versions", headers=admin).json()
+    ] == [1]
     assert client.get("/api/v1/catalog/resources/community_volunteers/rules", headers=admin).json()["version"] == 1
 
 
@@ -67,16 +73,20 @@ def test_hostile_input_gets_precise_answers(client, bearer, spec):
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "owner"
     r = client.post("/api/v1/catalog/apply", content=b"name: x", headers={**officer, "content-type": "text/csv"})
     assert r.status_code == 400 and r.json()["field"] == "content-type"
-    r = client.post("/api/v1/catalog/apply", content=b"#" * 1_000_100,
-                    headers={**officer, "content-type": "application/yaml"})
+    r = client.post(
+        "/api/v1/catalog/apply", content=b"#" * 1_000_100, headers={**officer, "content-type": "application/yaml"}
+    )
     assert r.status_code == 413
     assert client.get("/api/v1/catalog/resources").status_code == 401
     assert client.get("/api/v1/catalog/resources", headers=bearer("citizen")).status_code == 403
 
 
 def test_another_departments_entry_is_refused_and_audited(client, bearer, db, spec):
-    r = client.put("/api/v1/catalog/resources/enterprise", headers=bearer("officer"),
-                   json=spec(name="enterprise", provider="market_regulation"))
+    r = client.put(
+        "/api/v1/catalog/resources/enterprise",
+        headers=bearer("officer"),
+        json=spec(name="enterprise", provider="market_regulation"),
+    )
     assert r.status_code == 403 and r.json()["code"] == "out_of_scope"
     denied = audit.search(db, audit.AuditFilter(action="access.denied", actor="officer"), limit=1)[0]
     assert "enterprise" in denied.target_id

@@ -71,6 +71,11 @@ def test_the_real_command_refuses_a_broken_file(tmp_path):
     broken.write_text("name: broken\nitems:\n  - {name: 姓名\n", encoding="utf-8")
     env = {**os.environ, "YIWANG_HOME": str(tmp_path / "home"), "YIWANG_LOG_LEVEL": "WARNING"}
     for target, needle in ((broken, f"{broken}:4"), (tmp_path / "missing.yaml", "文件不存在")):
-        r = subprocess.run([sys.executable, "-m", "yiwang.cli", "catalog", "apply", str(target)], env=env,
-                           capture_output=True, text=True, timeout=60)
+        r = subprocess.run(
+            [sys.executable, "-m", "yiwang.cli", "catalog", "apply", str(target)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert r.returncode == 2 and needle in r.stderr, r.stderr

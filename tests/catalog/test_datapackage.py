@@ -25,8 +25,17 @@ def test_population_schema_carries_the_rules(db):
     assert pkg["profile"] == "data-package" and pkg["name"] == "population" and pkg["title"] == "人口基础信息"
     schema = pkg["resources"][0]["schema"]
     fields = {f["name"]: f for f in schema["fields"]}
-    assert list(fields) == ["姓名", "公民身份号码", "性别", "出生日期", "民族", "联系电话", "户籍地址", "现住址",
-                            "所属社区代码"]
+    assert list(fields) == [
+        "姓名",
+        "公民身份号码",
+        "性别",
+        "出生日期",
+        "民族",
+        "联系电话",
+        "户籍地址",
+        "现住址",
+        "所属社区代码",
+    ]
     assert fields["出生日期"]["type"] == "date"
     assert fields["公民身份号码"]["constraints"]["required"] is True
     assert fields["公民身份号码"]["constraints"]["unique"] is True
@@ -43,8 +52,16 @@ def test_the_schema_accepts_good_rows_and_rejects_bad_ones(db):
     for key in ("path", "format", "mediatype", "encoding"):  # inline rows instead of the share file
         resource.pop(key)
     header = [f["name"] for f in resource["schema"]["fields"]]
-    good = ["昆山华澄精密机械有限公司", "91320583MA1N3B8P25", "王华", "2016-05-12", "500", "C3484",
-            "昆山开发区前进东路1号", "320583400"]
+    good = [
+        "昆山华澄精密机械有限公司",
+        "91320583MA1N3B8P25",
+        "王华",
+        "2016-05-12",
+        "500",
+        "C3484",
+        "昆山开发区前进东路1号",
+        "320583400",
+    ]
     data = copy.deepcopy(pkg)
     data["resources"][0]["data"] = [header, good]
     assert validate(data).valid
@@ -61,7 +78,13 @@ def test_the_api_serves_it_to_staff_only(client, bearer):
     assert r.status_code == 200 and r.json()["resources"][0]["schema"]["primaryKey"] == ["公民身份号码"]
     assert Package.validate_descriptor(r.json()).valid
     assert client.get("/api/v1/catalog/resources/population/datapackage.json").status_code == 401
-    assert client.get("/api/v1/catalog/resources/population/datapackage.json",
-                      headers=bearer("citizen")).status_code == 403
-    assert client.get("/api/v1/catalog/resources/population/datapackage.json?version=9",
-                      headers=bearer("town")).status_code == 404
+    assert (
+        client.get("/api/v1/catalog/resources/population/datapackage.json", headers=bearer("citizen")).status_code
+        == 403
+    )
+    assert (
+        client.get(
+            "/api/v1/catalog/resources/population/datapackage.json?version=9", headers=bearer("town")
+        ).status_code
+        == 404
+    )

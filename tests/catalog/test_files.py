@@ -19,8 +19,9 @@ def _yaml(*docs) -> str:
 
 
 def _apply(db, actor, text, source="entry.yaml", **kw):
-    return catalog.apply_documents(db, actor=actor, docs=catalog.load_entry_file(text, source=source),
-                                   origin=ORIGIN, **kw)
+    return catalog.apply_documents(
+        db, actor=actor, docs=catalog.load_entry_file(text, source=source), origin=ORIGIN, **kw
+    )
 
 
 def _problems(exc: pytest.ExceptionInfo) -> list[str]:
@@ -136,8 +137,10 @@ def test_oversized_and_non_utf8_files(db):
 
 def test_an_entry_of_another_department_is_refused_with_its_line(db, officer, spec):
     market = officer("market_regulation")
-    text = _yaml(spec(name="enterprise_copy", title="法人信息副本", provider="market_regulation"),
-                 spec(name="population", title="人口基础信息"))
+    text = _yaml(
+        spec(name="enterprise_copy", title="法人信息副本", provider="market_regulation"),
+        spec(name="population", title="人口基础信息"),
+    )
     with pytest.raises(AccessDenied) as exc:
         _apply(db, market, text, source="mixed.yaml")
     assert exc.value.code == "out_of_scope"

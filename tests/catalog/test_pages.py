@@ -7,13 +7,24 @@ from helpers import csrf_from
 
 def _form(spec: dict) -> dict:
     """The entry as the register form posts it."""
-    data = {"name": spec["name"], "title": spec["title"], "classification": spec["classification"],
-            "provider": spec["provider"], "abstract": spec["abstract"], "format_type": spec["format"]["type"],
-            "format_detail": spec["format"]["detail"], "share_type": spec["share"]["type"],
-            "share_conditions": spec["share"]["conditions"], "share_methods": spec["share"]["methods"],
-            "open_type": "closed", "open_conditions": "", "update_cycle": spec["update_cycle"], "related": "population",
-            "rules_yaml": "columns:\n  - {name: 姓名, kind: person_name, mask: {method: surname}}\n"
-                          "  - {name: 公民身份号码, kind: resident_id}\n  - {name: 服务时长（小时）, dtype: decimal}\n"}
+    data = {
+        "name": spec["name"],
+        "title": spec["title"],
+        "classification": spec["classification"],
+        "provider": spec["provider"],
+        "abstract": spec["abstract"],
+        "format_type": spec["format"]["type"],
+        "format_detail": spec["format"]["detail"],
+        "share_type": spec["share"]["type"],
+        "share_conditions": spec["share"]["conditions"],
+        "share_methods": spec["share"]["methods"],
+        "open_type": "closed",
+        "open_conditions": "",
+        "update_cycle": spec["update_cycle"],
+        "related": "population",
+        "rules_yaml": "columns:\n  - {name: 姓名, kind: person_name, mask: {method: surname}}\n"
+        "  - {name: 公民身份号码, kind: resident_id}\n  - {name: 服务时长（小时）, dtype: decimal}\n",
+    }
     for i, item in enumerate(spec["items"]):
         data[f"items-{i * 7}-name"] = item["name"]
         data[f"items-{i * 7}-type"] = item["type"]
@@ -33,8 +44,14 @@ def test_list_and_search_pages_are_chinese(as_role):
     rows = re.findall(r'<tr data-name="([a-z_]+)"', page.text)
     assert rows[0] == "real_estate"
     assert "登记资源" not in page.text  # town workers do not register resources
-    every_filter_empty = {"q": "社保", "classification": "", "department_id": "", "share_type": "", "open_type": "",
-                          "status": ""}  # what the filter form sends when nothing is chosen
+    every_filter_empty = {
+        "q": "社保",
+        "classification": "",
+        "department_id": "",
+        "share_type": "",
+        "open_type": "",
+        "status": "",
+    }  # what the filter form sends when nothing is chosen
     page = as_role["town_worker"].get("/workspace/catalog", params=every_filter_empty)
     assert page.status_code == 200 and "社保参保信息" in page.text
     assert as_role["town_worker"].get("/workspace/catalog?department_id=abc").status_code == 422
@@ -58,8 +75,11 @@ def test_officer_registers_through_the_form(as_role, spec):
     assert r.status_code == 303, r.text[:2000]
     page = officer.get(r.headers["location"])
     assert "社区志愿者登记信息" in page.text and "草稿" in page.text and "服务时长（小时）" in page.text
-    r = officer.post("/workspace/catalog/resources/community_volunteers/submit",
-                     data={"csrf_token": csrf_from(page.text)}, follow_redirects=True)
+    r = officer.post(
+        "/workspace/catalog/resources/community_volunteers/submit",
+        data={"csrf_token": csrf_from(page.text)},
+        follow_redirects=True,
+    )
     assert "已提交审核" in r.text
 
 
@@ -103,11 +123,17 @@ def test_review_queue_publishes_and_returns(as_role, spec):
     queue = admin.get("/workspace/catalog/review")
     assert "志愿者甲" in queue.text and "志愿者乙" in queue.text and "管道燃气用户信息" in queue.text
     admin_token = csrf_from(queue.text)
-    r = admin.post("/workspace/catalog/resources/volunteers_a/publish?from=review",
-                   data={"csrf_token": admin_token, "note": "同意"}, follow_redirects=False)
+    r = admin.post(
+        "/workspace/catalog/resources/volunteers_a/publish?from=review",
+        data={"csrf_token": admin_token, "note": "同意"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/workspace/catalog/review"
-    r = admin.post("/workspace/catalog/resources/volunteers_b/reject?from=review",
-                   data={"csrf_token": admin_token, "note": "请补充共享依据"}, follow_redirects=True)
+    r = admin.post(
+        "/workspace/catalog/resources/volunteers_b/reject?from=review",
+        data={"csrf_token": admin_token, "note": "请补充共享依据"},
+        follow_redirects=True,
+    )
     assert "志愿者甲" not in r.text and "志愿者乙" not in r.text
     page = officer.get("/workspace/catalog/resources/volunteers_b")
     assert "已退回" in page.text and "请补充共享依据" in page.text

@@ -8,8 +8,13 @@ from yiwang.core.security import SYSTEM_ACTOR
 from yiwang.governance.engine.masking import default_mask
 from yiwang.governance.engine.rules import ResourceRules
 
-BASE_REGISTRIES = {"101": "population", "102": "enterprise", "103": "geo_basemap", "104": "public_credit",
-                   "105": "elicense_index"}
+BASE_REGISTRIES = {
+    "101": "population",
+    "102": "enterprise",
+    "103": "geo_basemap",
+    "104": "public_credit",
+    "105": "elicense_index",
+}
 
 
 def _published(db):
@@ -24,8 +29,16 @@ def test_about_fifty_entries_with_base_registries_and_departments(db):
     for prefix, name in BASE_REGISTRIES.items():
         assert entries[name].code.startswith(prefix)
     assert len({e.provider.key for e in entries.values()}) >= 25
-    for name in ("social_insurance", "real_estate", "housing_fund", "enterprise_registration", "admin_penalty",
-                 "road_transport_permit", "student_status", "medical_settlement"):
+    for name in (
+        "social_insurance",
+        "real_estate",
+        "housing_fund",
+        "enterprise_registration",
+        "admin_penalty",
+        "road_transport_permit",
+        "student_status",
+        "medical_settlement",
+    ):
         assert name in entries
     shares = {e.spec["share"]["type"] for e in entries.values()}
     assert shares == {"unconditional", "conditional", "none"}
@@ -37,12 +50,28 @@ def test_population_and_enterprise_have_the_declared_columns(db):
     population = catalog.get_resource(db, actor=SYSTEM_ACTOR, name="population")
     assert population.spec["title"] == "人口基础信息"
     assert [i["name"] for i in population.spec["items"]] == [
-        "姓名", "公民身份号码", "性别", "出生日期", "民族", "联系电话", "户籍地址", "现住址", "所属社区代码"]
+        "姓名",
+        "公民身份号码",
+        "性别",
+        "出生日期",
+        "民族",
+        "联系电话",
+        "户籍地址",
+        "现住址",
+        "所属社区代码",
+    ]
     enterprise = catalog.get_resource(db, actor=SYSTEM_ACTOR, name="enterprise")
     assert enterprise.spec["title"] == "法人基础信息"
     assert [i["name"] for i in enterprise.spec["items"]] == [
-        "企业名称", "统一社会信用代码", "法定代表人", "成立日期", "注册资本（万元）", "行业代码", "住所",
-        "所属区镇代码"]
+        "企业名称",
+        "统一社会信用代码",
+        "法定代表人",
+        "成立日期",
+        "注册资本（万元）",
+        "行业代码",
+        "住所",
+        "所属区镇代码",
+    ]
 
 
 def test_rules_validate_against_the_governance_engine_and_mask_personal_data(db):

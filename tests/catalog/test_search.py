@@ -14,15 +14,18 @@ def _titles(db, q, actor=SYSTEM_ACTOR):
     return [r.title for r in rows]
 
 
-@pytest.mark.parametrize(("q", "first", "also"), [
-    ("人口", "人口基础信息", {"户籍迁移登记信息"}),
-    ("企业", "企业登记信息", {"法人基础信息", "高新技术企业名录", "外商投资企业信息"}),
-    ("社保", "社保参保信息", set()),
-    ("不动产", "不动产登记信息", set()),
-    ("公积金", "住房公积金缴存信息", set()),
-    ("医保", "医保结算信息", set()),
-    ("空气质量", "环境空气质量监测信息", set()),
-])
+@pytest.mark.parametrize(
+    ("q", "first", "also"),
+    [
+        ("人口", "人口基础信息", {"户籍迁移登记信息"}),
+        ("企业", "企业登记信息", {"法人基础信息", "高新技术企业名录", "外商投资企业信息"}),
+        ("社保", "社保参保信息", set()),
+        ("不动产", "不动产登记信息", set()),
+        ("公积金", "住房公积金缴存信息", set()),
+        ("医保", "医保结算信息", set()),
+        ("空气质量", "环境空气质量监测信息", set()),
+    ],
+)
 def test_real_queries_find_and_rank(db, q, first, also):
     titles = _titles(db, q)
     assert titles[0] == first

@@ -76,8 +76,9 @@ def test_editing_a_published_entry_keeps_the_published_version_for_others(db, pu
     assert version.number == 2 and version.rules_version == 1  # same rules, same rules version
     assert catalog.get_resource(db, actor=market, name=NAME).spec["title"] == "社区志愿者服务信息"
     assert catalog.get_resource(db, actor=market, name=NAME, version=1).spec["title"] == "社区志愿者登记信息"
-    first = db.execute(select(CatalogVersion.spec).where(CatalogVersion.number == 1,
-                                                         CatalogVersion.title == "社区志愿者登记信息")).scalar_one()
+    first = db.execute(
+        select(CatalogVersion.spec).where(CatalogVersion.number == 1, CatalogVersion.title == "社区志愿者登记信息")
+    ).scalar_one()
     assert json.loads(first)["items"][2]["sensitivity"] == "L1"  # the snapshot did not move
 
 
@@ -143,24 +144,31 @@ def test_only_the_own_department_edits(db, published, officer, spec):
 
 
 def test_a_stale_form_does_not_overwrite_a_newer_save(db, published, spec):
-    catalog.update_resource(db, actor=published, name=NAME, data=spec(title="甲的修改"), origin=ORIGIN,
-                            expected_revision=1)
+    catalog.update_resource(
+        db, actor=published, name=NAME, data=spec(title="甲的修改"), origin=ORIGIN, expected_revision=1
+    )
     with pytest.raises(Conflict) as exc:
-        catalog.update_resource(db, actor=published, name=NAME, data=spec(title="乙的修改"), origin=ORIGIN,
-                                expected_revision=1)
+        catalog.update_resource(
+            db, actor=published, name=NAME, data=spec(title="乙的修改"), origin=ORIGIN, expected_revision=1
+        )
     assert exc.value.detail["field"] == "revision"
     assert catalog.get_resource(db, actor=published, name=NAME, working=True).spec["title"] == "甲的修改"
 
 
 def test_fixed_fields_and_database_checks(db, published, spec):
     with pytest.raises(SpecInvalid) as exc:
-        catalog.update_resource(db, actor=published, name=NAME, origin=ORIGIN,
-                                data=spec(classification="101001", provider="traffic_police"))
+        catalog.update_resource(
+            db, actor=published, name=NAME, origin=ORIGIN, data=spec(classification="101001", provider="traffic_police")
+        )
     fields = {p.field for p in exc.value.problems}
     assert fields == {"classification", "provider"}
     with pytest.raises(SpecInvalid) as exc:
-        catalog.create_resource(db, actor=published, origin=ORIGIN,
-                                data=spec(name="volunteers_2", classification="307027", title="志愿者二"))
+        catalog.create_resource(
+            db,
+            actor=published,
+            origin=ORIGIN,
+            data=spec(name="volunteers_2", classification="307027", title="志愿者二"),
+        )
     assert exc.value.problems[0].message == "“昆山市市场监督管理局”是其他部门资源的分类"
     with pytest.raises(SpecInvalid) as exc:
         catalog.create_resource(db, actor=published, origin=ORIGIN, data=spec(name="volunteers_3"))

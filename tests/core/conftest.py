@@ -1,4 +1,5 @@
-"""Fixtures for the core tests: an audit ledger of its own; for the lake tests: the suite's database as catalog, PostgreSQL on demand, a local S3 endpoint.
+"""Fixtures for the core tests: an audit ledger of its own; for the lake tests: the suite's database as
+catalog, PostgreSQL on demand, a local S3 endpoint.
 
 The ``lake`` fixture follows the suite's backend: SQLite by default, PostgreSQL in the
 pass run with ``YIWANG_TEST_DATABASE_URL`` (see scripts/test.sh), so every lake test
@@ -12,10 +13,10 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from helpers import new_database, pg_base_url
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 
+from helpers import new_database, pg_base_url
 from yiwang.core import audit
 from yiwang.core.db import Base, make_engine, make_sessionmaker
 from yiwang.core.lake import Lake, ParquetOptions, S3Options
@@ -55,7 +56,7 @@ def pg_url() -> Iterator[str]:
 
     try:
         psycopg.connect(PG_URL, connect_timeout=3).close()
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+    except Exception as exc:
         pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {exc}")
     schema = f"yw_lake_{os.urandom(6).hex()}"
     admin = create_engine(make_url(PG_URL).set(drivername="postgresql+psycopg"))

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
-from helpers import make_settings, new_database
 from sqlalchemy import delete, insert, select, update
 
+from helpers import make_settings, new_database
 from yiwang.core import audit, crypto
 from yiwang.core.db import Base, make_engine, make_sessionmaker, session_scope
 from yiwang.core.security import SYSTEM_ACTOR
@@ -30,8 +30,13 @@ def ledger(tmp_path) -> Iterator[SimpleNamespace]:
         for ddl in audit.append_only_ddl(conn.dialect.name):
             conn.exec_driver_sql(ddl)
         conn.execute(insert(Head).values(id=1, last_id=0, last_hash=audit.GENESIS_HASH))
-    yield SimpleNamespace(engine=engine, factory=make_sessionmaker(engine), url=database.url,
-                          anchors=tmp_path / "anchors.jsonl", key=crypto.sm2_generate_keypair())
+    yield SimpleNamespace(
+        engine=engine,
+        factory=make_sessionmaker(engine),
+        url=database.url,
+        anchors=tmp_path / "anchors.jsonl",
+        key=crypto.sm2_generate_keypair(),
+    )
     engine.dispose()
     database.drop()
 
@@ -61,8 +66,11 @@ def _rewrite_from(engine, entry_id: int, reason: str = "forged") -> None:
             if row.id == entry_id:
                 fields["reason"] = reason
             fields["hash"] = audit.compute_hash(SimpleNamespace(**fields), prev)
-            conn.execute(update(Entry).where(Entry.id == row.id)
-                         .values(reason=fields["reason"], prev_hash=prev, hash=fields["hash"]))
+            conn.execute(
+                update(Entry)
+                .where(Entry.id == row.id)
+                .values(reason=fields["reason"], prev_hash=prev, hash=fields["hash"])
+            )
             prev = fields["hash"]
             last = row.id
         conn.execute(update(Head).where(Head.id == 1).values(last_id=last, last_hash=prev))

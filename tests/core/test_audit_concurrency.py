@@ -76,7 +76,7 @@ def test_verify_while_another_thread_appends_never_reports_a_break(ledger):
             while not stop.is_set():
                 _append(factory, 1)
                 appended[0] += 1
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+        except Exception as exc:
             errors.append(exc)
 
     thread = threading.Thread(target=writer)
@@ -137,7 +137,7 @@ def test_concurrent_audited_reads_never_fail(ledger):
                     audit.count(session)  # the page's own reads
                     audit.record(session, actor=SYSTEM_ACTOR, action="personal.read", target_id=i, reason="核查")
                     session.commit()
-                except Exception as exc:  # noqa: BLE001 - counted and shown below
+                except Exception as exc:
                     session.rollback()
                     failures.append(f"{type(exc).__name__}: {str(exc)[:120]}")
 

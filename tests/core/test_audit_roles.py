@@ -44,11 +44,13 @@ def test_application_role_can_append_but_not_rewrite(ledger):
             for statement in _documented_grants(database.schema, role):
                 conn.exec_driver_sql(statement)
         refused = {}
-        for name, sql in {"update": "UPDATE audit_entries SET reason = 'x' WHERE id = 1",
-                          "delete": "DELETE FROM audit_entries WHERE id = 3",
-                          "truncate": "TRUNCATE audit_entries",
-                          "replica": "SET LOCAL session_replication_role = replica",
-                          "drop trigger": "DROP TRIGGER audit_entries_no_update ON audit_entries"}.items():
+        for name, sql in {
+            "update": "UPDATE audit_entries SET reason = 'x' WHERE id = 1",
+            "delete": "DELETE FROM audit_entries WHERE id = 3",
+            "truncate": "TRUNCATE audit_entries",
+            "replica": "SET LOCAL session_replication_role = replica",
+            "drop trigger": "DROP TRIGGER audit_entries_no_update ON audit_entries",
+        }.items():
             with engine.connect() as conn, conn.begin():
                 conn.exec_driver_sql(f'SET LOCAL ROLE "{role}"')
                 with pytest.raises(DBAPIError) as caught:

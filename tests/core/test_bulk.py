@@ -9,9 +9,16 @@ from yiwang.core import bulk
 from yiwang.core.db import EncryptedText, UTCDateTime
 
 META = MetaData()
-THINGS = Table("test_bulk_things", META, Column("id", Integer, primary_key=True),
-               Column("key", String(20), unique=True), Column("at", UTCDateTime), Column("flag", Boolean),
-               Column("secret", EncryptedText, nullable=True), Column("n", Integer))
+THINGS = Table(
+    "test_bulk_things",
+    META,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(20), unique=True),
+    Column("at", UTCDateTime),
+    Column("flag", Boolean),
+    Column("secret", EncryptedText, nullable=True),
+    Column("n", Integer),
+)
 AT = dt.datetime(2026, 11, 29, 3, 4, 5, 678901, tzinfo=dt.UTC)
 
 
@@ -40,8 +47,9 @@ def test_values_are_stored_as_the_orm_stores_them(conn):
 
 def test_conflicts_are_skipped_and_not_returned(conn):
     bulk.insert_values(conn, THINGS, [_row("a")])
-    returned = bulk.insert_values(conn, THINGS, [_row("a", n=2), _row("b")], returning=("id", "key"),
-                                  conflict_do_nothing=("key",))
+    returned = bulk.insert_values(
+        conn, THINGS, [_row("a", n=2), _row("b")], returning=("id", "key"), conflict_do_nothing=("key",)
+    )
     assert [k for _id, k in returned] == ["b"]
     assert conn.execute(select(THINGS.c.n).where(THINGS.c.key == "a")).scalar_one() == 1
 

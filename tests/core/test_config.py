@@ -11,12 +11,15 @@ def test_demo_profile_accepts_published_keys(tmp_path):
     assert s.lake_location == str(tmp_path.resolve() / "lake")
 
 
-@pytest.mark.parametrize("env, problem", [
-    ({}, "YIWANG_SECRET_KEY"),
-    ({"YIWANG_SECRET_KEY": "x" * 40}, "YIWANG_DATA_KEY"),
-    ({"YIWANG_SECRET_KEY": "short", "YIWANG_DATA_KEY": "ab" * 16}, "YIWANG_SECRET_KEY"),
-    ({"YIWANG_SECRET_KEY": "x" * 40, "YIWANG_DATA_KEY": DEMO_DATA_KEY}, "YIWANG_DATA_KEY"),
-])
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        ({}, "YIWANG_SECRET_KEY"),
+        ({"YIWANG_SECRET_KEY": "x" * 40}, "YIWANG_DATA_KEY"),
+        ({"YIWANG_SECRET_KEY": "short", "YIWANG_DATA_KEY": "ab" * 16}, "YIWANG_SECRET_KEY"),
+        ({"YIWANG_SECRET_KEY": "x" * 40, "YIWANG_DATA_KEY": DEMO_DATA_KEY}, "YIWANG_DATA_KEY"),
+    ],
+)
 def test_production_refuses_default_or_missing_keys(monkeypatch, env, problem):
     monkeypatch.setenv("YIWANG_PROFILE", "production")
     for key, value in env.items():

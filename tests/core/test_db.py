@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from yiwang.core.db import make_engine, reads_first
+from yiwang.core.db import make_engine
+from yiwang.core.sqlite_tx import mostly_reading as reads_first
 
 
 def _engine(tmp_path):
@@ -39,13 +40,12 @@ def test_a_reading_transaction_that_writes_upgrades_safely(tmp_path):
     engine = _engine(tmp_path)
     reads_first(True)
     try:
-        with engine.connect() as conn:
-            with conn.begin():
-                assert conn.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
-                other = threading.Thread(target=lambda: _insert(engine, 7))
-                other.start()
-                other.join()
-                conn.execute(text("INSERT INTO t VALUES (8)"))
+        with engine.connect() as conn, conn.begin():
+            assert conn.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
+            other = threading.Thread(target=lambda: _insert(engine, 7))
+            other.start()
+            other.join()
+            conn.execute(text("INSERT INTO t VALUES (8)"))
         with engine.connect() as conn:
             assert sorted(r[0] for r in conn.execute(text("SELECT v FROM t"))) == [7, 8]
     finally:
@@ -67,7 +67,7 @@ def test_writes_by_default_begin_immediate(tmp_path):
     try:
         raw.execute("BEGIN IMMEDIATE")
         acquired = True
-    except Exception:  # noqa: BLE001 - "database is locked"
+    except Exception:
         acquired = False
     finally:
         raw.close()
@@ -77,21 +77,20 @@ def test_writes_by_default_begin_immediate(tmp_path):
 
 
 def test_reading_block_begins_deferred_and_restores_the_default(tmp_path, monkeypatch):
-    from yiwang.core import db as coredb
+    from yiwang.core import sqlite_tx
     from yiwang.core.db import reading
 
-    monkeypatch.setattr(coredb, "BUSY_SECONDS", 0.2)
+    monkeypatch.setattr(sqlite_tx, "BUSY_SECONDS", 0.2)
 
     engine = _engine(tmp_path)
     writer = engine.connect()
     writer.begin()
     writer.execute(text("INSERT INTO t VALUES (1)"))  # holds the write lock
     try:
-        with reading():
-            with engine.connect() as reader:
-                started = time.perf_counter()
-                assert reader.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
-                assert time.perf_counter() - started < 1.0
+        with reading(), engine.connect() as reader:
+            started = time.perf_counter()
+            assert reader.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
+            assert time.perf_counter() - started < 1.0
         with engine.connect() as other:  # outside the block: sessions begin immediate again
             other.connection.driver_connection.execute("PRAGMA busy_timeout = 100")
             with pytest.raises(OperationalError, match="locked"):
@@ -127,9 +126,9 @@ def test_writers_queue_on_the_writer_lock_and_get_it_when_the_holder_commits(tmp
 
 
 def test_a_connection_returned_to_the_pool_never_keeps_the_writer_lock(tmp_path, monkeypatch):
-    from yiwang.core import db as coredb
+    from yiwang.core import sqlite_tx
 
-    monkeypatch.setattr(coredb, "BUSY_SECONDS", 2.0)
+    monkeypatch.setattr(sqlite_tx, "BUSY_SECONDS", 2.0)
     engine = _engine(tmp_path)
     abandoned, other = engine.connect(), engine.connect()
     other.close()  # the pool now hands out this other connection first (FIFO)
@@ -179,3 +178,29 @@ def test_start_writing_outside_a_deferred_transaction_changes_nothing(tmp_path):
         session.rollback()
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
+
+
+def test_a_bare_commit_cannot_split_a_unit_of_work(tmp_path):
+    """Inside ``unit_of_work`` services commit with ``db.commit`` (a flush); ``session.commit()`` is refused."""
+    from yiwang.core import db
+
+    engine = _engine(tmp_path)
+    factory = db.make_sessionmaker(engine)
+    with factory() as session:
+
+        def split_the_unit() -> None:
+            with db.unit_of_work(session):
+                session.execute(text("INSERT INTO t VALUES (1)"))
+                db.commit(session)  # inside the unit: a flush, nothing durable yet
+                session.execute(text("INSERT INTO t VALUES (2)"))
+                session.commit()
+
+        with pytest.raises(RuntimeError, match="unit_of_work"):
+            split_the_unit()  # refused, and the unit rolled back: neither 1 nor 2 is kept
+        with db.unit_of_work(session):
+            session.execute(text("INSERT INTO t VALUES (3)"))
+            with session.begin_nested():  # a savepoint may end inside the unit
+                session.execute(text("INSERT INTO t VALUES (4)"))
+            db.commit(session)
+    with engine.connect() as conn:
+        assert sorted(r[0] for r in conn.execute(text("SELECT v FROM t"))) == [3, 4]

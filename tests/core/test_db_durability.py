@@ -31,13 +31,12 @@ def test_a_cte_that_updates_upgrades_a_reading_transaction(tmp_path):
     engine = _engine(tmp_path)
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO t VALUES (1)"))
-    with reading(), engine.connect() as conn:
-        with conn.begin():
-            assert conn.execute(text("SELECT count(*) FROM t")).scalar_one() == 1  # the snapshot starts here
-            other = threading.Thread(target=lambda: _insert(engine, 5))
-            other.start()
-            other.join()
-            conn.execute(text("WITH s AS (SELECT 10 AS d) UPDATE t SET v = v + (SELECT d FROM s)"))
+    with reading(), engine.connect() as conn, conn.begin():
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar_one() == 1  # the snapshot starts here
+        other = threading.Thread(target=lambda: _insert(engine, 5))
+        other.start()
+        other.join()
+        conn.execute(text("WITH s AS (SELECT 10 AS d) UPDATE t SET v = v + (SELECT d FROM s)"))
     with engine.connect() as conn:
         assert sorted(r[0] for r in conn.execute(text("SELECT v FROM t"))) == [11, 15]
     engine.dispose()

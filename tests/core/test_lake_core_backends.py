@@ -98,7 +98,7 @@ def test_concurrent_loaders_never_lose_a_commit(backend, request, tmp_path):
                     rows = pa.table({"n": pa.array([worker * 100 + i], pa.int64())})
                     load.write("raw.events", rows)
                     load.write("clean.events", rows)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
         finally:
             lake.close()

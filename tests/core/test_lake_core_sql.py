@@ -6,8 +6,8 @@ import time
 
 import pyarrow as pa
 import pytest
-from helpers import new_database
 
+from helpers import new_database
 from yiwang.core.lake import Lake, QueryError, QueryLimits
 from yiwang.core.lake.bench import population
 
@@ -100,7 +100,7 @@ def test_the_sandbox_is_locked(filled):
     ],
 )
 def test_statements_other_than_one_select_are_refused(filled, query):
-    with pytest.raises(QueryError, match="only SELECT|exactly one statement"):
+    with pytest.raises(QueryError, match=r"only SELECT|exactly one statement"):
         filled.sql(query)
 
 
@@ -118,7 +118,7 @@ def test_statements_other_than_one_select_are_refused(filled, query):
     ],
 )
 def test_files_outside_the_lake_cannot_be_read(filled, query):
-    with pytest.raises(QueryError, match="not allowed|does not exist"):
+    with pytest.raises(QueryError, match=r"not allowed|does not exist"):
         filled.sql(query)
 
 

@@ -245,8 +245,10 @@ def test_arrow_allocates_through_malloc_unless_the_operator_says_otherwise(prese
     env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
     if preset:
         env["ARROW_DEFAULT_MEMORY_POOL"] = preset
-    code = ("import yiwang.core.lake, pyarrow as pa, pyarrow.parquet as pq; "
-            "pq.write_table(pa.table({'a': ['x'] * 1000}), pa.BufferOutputStream()); "
-            "print(pa.default_memory_pool().backend_name)")
+    code = (
+        "import yiwang.core.lake, pyarrow as pa, pyarrow.parquet as pq; "
+        "pq.write_table(pa.table({'a': ['x'] * 1000}), pa.BufferOutputStream()); "
+        "print(pa.default_memory_pool().backend_name)"
+    )
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == expected

@@ -19,8 +19,11 @@ from yiwang.core.web import client_address
 
 
 def _scope(peer: str | None, *forwarded: str) -> dict:
-    return {"type": "http", "client": (peer, 4321) if peer else None,
-            "headers": [(b"x-forwarded-for", f.encode()) for f in forwarded]}
+    return {
+        "type": "http",
+        "client": (peer, 4321) if peer else None,
+        "headers": [(b"x-forwarded-for", f.encode()) for f in forwarded],
+    }
 
 
 def _nets(*values: str):
@@ -42,7 +45,9 @@ def test_chain_is_walked_right_to_left_past_trusted_hops():
     got = client_address(_scope("10.0.0.5", "6.6.6.6, 203.0.113.4", "10.0.0.9"), trusted=PROXIES)
     assert got.ip == "203.0.113.4" and got.peer == "10.0.0.5"
     assert got.forwarded == ("6.6.6.6", "203.0.113.4", "10.0.0.9")
-    assert got.origin() == Origin(ip="203.0.113.4", peer="10.0.0.5", forwarded_for=("6.6.6.6", "203.0.113.4", "10.0.0.9"))
+    assert got.origin() == Origin(
+        ip="203.0.113.4", peer="10.0.0.5", forwarded_for=("6.6.6.6", "203.0.113.4", "10.0.0.9")
+    )
 
 
 def test_all_trusted_gives_the_leftmost_and_garbage_stops_the_walk():
@@ -63,8 +68,9 @@ def test_setting_parses_addresses_and_networks():
 
 
 def _last_entry(db, action: str) -> AuditEntry:
-    return db.execute(select(AuditEntry).where(AuditEntry.action == action)
-                      .order_by(AuditEntry.id.desc()).limit(1)).scalar_one()
+    return db.execute(
+        select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id.desc()).limit(1)
+    ).scalar_one()
 
 
 @pytest.mark.parametrize("trusted", ["", "127.0.0.1"])
@@ -79,8 +85,11 @@ def test_app_and_lean_front_use_the_same_rule_and_the_ledger_keeps_the_chain(set
         detail = json.loads(entry.detail)
         assert detail["peer"] == "127.0.0.1" and detail["forwarded_for"] == ["6.6.6.6"]
         # the lean front: an Open311 POST with a wrong key is refused and audited
-        r = c.post("/open311/v2/requests.json", data={"api_key": "wrong", "service_code": "200404", "lat": "31.39",
-                                                      "long": "120.95"}, headers={"x-forwarded-for": "6.6.6.6"})
+        r = c.post(
+            "/open311/v2/requests.json",
+            data={"api_key": "wrong", "service_code": "200404", "lat": "31.39", "long": "120.95"},
+            headers={"x-forwarded-for": "6.6.6.6"},
+        )
         assert r.status_code == 403
         entry = _last_entry(db, "access.denied")
         assert entry.target_id == "POST /open311/v2/requests.json" and entry.ip == expected

@@ -90,8 +90,10 @@ def _wait_serving(base: str, proc) -> None:
 def test_the_supervisor_balances_restarts_and_stops_its_workers():
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    code = ("import sys; from yiwang.core.serve import Supervisor; "
-            f"sys.exit(Supervisor('127.0.0.1', {port}, 2, 'warning', app='pid_app:app', factory=False).run())")
+    code = (
+        "import sys; from yiwang.core.serve import Supervisor; "
+        f"sys.exit(Supervisor('127.0.0.1', {port}, 2, 'warning', app='pid_app:app', factory=False).run())"
+    )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True)
     try:
@@ -120,8 +122,10 @@ def test_the_supervisor_balances_restarts_and_stops_its_workers():
 
 def test_a_worker_that_cannot_start_stops_the_supervisor_instead_of_restarting_for_ever():
     port = _free_port()
-    code = ("import sys; from yiwang.core.serve import Supervisor; "
-            f"sys.exit(Supervisor('127.0.0.1', {port}, 2, 'critical', app='pid_app:no_such_app', factory=False).run())")
+    code = (
+        "import sys; from yiwang.core.serve import Supervisor; "
+        f"sys.exit(Supervisor('127.0.0.1', {port}, 2, 'critical', app='pid_app:no_such_app', factory=False).run())"
+    )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 3  # uvicorn's start-up failure, passed on

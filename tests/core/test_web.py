@@ -74,8 +74,11 @@ def test_oversized_body_is_413(settings, db_factory):
 
     small = settings.model_copy(update={"max_body_mb": 1})
     with TestClient(create_app(small, session_factory=db_factory)) as c:
-        r = c.post("/api/v1/auth/token", content=b"x" * (1024 * 1024 + 10),
-                   headers={"content-type": "application/x-www-form-urlencoded"})
+        r = c.post(
+            "/api/v1/auth/token",
+            content=b"x" * (1024 * 1024 + 10),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
     assert r.status_code == 413 and r.json()["code"] == "payload_too_large"
 
 
@@ -114,6 +117,7 @@ def test_run_with_app_starts_first_and_stops_last_even_when_an_earlier_lifespan_
         def start(app):
             events.append(f"{name} start")
             return (lambda: events.append(f"{name} stop")) if stops else None
+
         return start
 
     app = FastAPI(lifespan=failing)
@@ -130,12 +134,19 @@ def test_run_with_app_starts_first_and_stops_last_even_when_an_earlier_lifespan_
     def in_own_loop():  # a thread of its own: another test may have left an event loop running here
         try:
             asyncio.run(serve())
-        except BaseException as exc:  # noqa: BLE001 - checked below
+        except BaseException as exc:
             failures.append(exc)
 
     thread = threading.Thread(target=in_own_loop)
     thread.start()
     thread.join()
     assert len(failures) == 1 and str(failures[0]) == "inner stop failed"
-    assert events == ["outer start", "quiet start", "middle start", "inner start", "serving", "middle stop",
-                      "outer stop"]
+    assert events == [
+        "outer start",
+        "quiet start",
+        "middle start",
+        "inner start",
+        "serving",
+        "middle stop",
+        "outer stop",
+    ]

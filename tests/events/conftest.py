@@ -14,10 +14,11 @@ os.environ.setdefault("YIWANG_EVENTS_HISTORY_CASES", "3000")
 os.environ.setdefault("YIWANG_EVENTS_BACKGROUND", "false")
 sys.path.insert(0, os.path.dirname(__file__))  # ev_helpers
 
-import pytest  # noqa: E402
+import pytest
 
-from yiwang.core.audit import Origin  # noqa: E402
-from yiwang.core.security import SYSTEM_ACTOR  # noqa: E402
+from yiwang.core.audit import Origin
+from yiwang.core.security import SYSTEM_ACTOR
+
 
 @pytest.fixture
 def api_key(db):

@@ -3,7 +3,6 @@
 import asyncio
 
 from helpers import run_async
-
 from yiwang.events.batcher import Batcher
 
 

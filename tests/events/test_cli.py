@@ -4,8 +4,9 @@ import json
 
 
 def test_classify_json_and_api_key(fresh_install, yiwang_cli):
-    r = yiwang_cli(fresh_install, "events", "classify", "小区门口下水道堵了，污水冒出来", "楼下烧烤店油烟太大了",
-                   "--json")
+    r = yiwang_cli(
+        fresh_install, "events", "classify", "小区门口下水道堵了，污水冒出来", "楼下烧烤店油烟太大了", "--json"
+    )
     assert r.returncode == 0, r.stderr
     results = json.loads(r.stdout)
     assert [x["category_name"] for x in results] == ["下水道堵塞", "餐饮油烟"]

@@ -37,8 +37,15 @@ def test_validation_with_a_cold_key_cache_does_not_wait_for_a_writer(keyed_engin
     writer.begin()  # BEGIN IMMEDIATE: another request's batch holds the lock
     writer.execute(text("UPDATE events_api_keys SET prefix = prefix"))
     try:
-        data = MachineIntake.model_validate({"channel": "iot", "description": "积水严重，路面无法通行",
-                                             "long": 120.98, "lat": 31.385, "source_ref": "s-1"})
+        data = MachineIntake.model_validate(
+            {
+                "channel": "iot",
+                "description": "积水严重，路面无法通行",
+                "long": 120.98,
+                "lat": 31.385,
+                "source_ref": "s-1",
+            }
+        )
         started = time.perf_counter()
         report, actor = validate_machine(coredb.make_sessionmaker(keyed_engine), data, {"x-api-key": "ek_test_value"})
         assert time.perf_counter() - started < 5.0  # an immediate begin would wait the 30 s busy timeout

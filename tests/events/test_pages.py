@@ -3,9 +3,9 @@
 import re
 
 from ev_helpers import POINT
-from helpers import csrf_from
 from sqlalchemy import func, select
 
+from helpers import csrf_from
 from yiwang.core.audit import AuditEntry
 from yiwang.events.models import Case
 
@@ -47,20 +47,32 @@ def test_handler_queue_supervisor_view_and_stats_page(as_role):
 
 
 def test_case_page_masks_the_reporter_until_a_reason_is_given(as_role, client, api_key, db, run_triage):
-    r = client.post("/open311/v2/requests.json", data={"api_key": api_key, "service_code": "200404",
-                                                      "description": "下水道堵了", "phone": "13912345678",
-                                                      "first_name": "明", "last_name": "张", **POINT})
+    r = client.post(
+        "/open311/v2/requests.json",
+        data={
+            "api_key": api_key,
+            "service_code": "200404",
+            "description": "下水道堵了",
+            "phone": "13912345678",
+            "first_name": "明",
+            "last_name": "张",
+            **POINT,
+        },
+    )
     cid = int(r.json()[0]["service_request_id"][8:])
     run_triage()
     web = as_role["admin"]
     page = web.get(f"/workspace/events/cases/{cid}")
     assert page.status_code == 200 and "139****5678" in page.text and "13912345678" not in page.text
     assert "张*" in page.text and "办理过程" in page.text and "立案" in page.text
-    shown = web.post(f"/workspace/events/cases/{cid}/personal", data={"csrf_token": csrf_from(page.text),
-                                                                      "reason": "回访上报人核实位置"})
+    shown = web.post(
+        f"/workspace/events/cases/{cid}/personal",
+        data={"csrf_token": csrf_from(page.text), "reason": "回访上报人核实位置"},
+    )
     assert shown.status_code == 200 and "13912345678" in shown.text
-    read = db.execute(select(AuditEntry).where(AuditEntry.action == "personal.read",
-                                               AuditEntry.target_id == str(cid))).scalar_one()
+    read = db.execute(
+        select(AuditEntry).where(AuditEntry.action == "personal.read", AuditEntry.target_id == str(cid))
+    ).scalar_one()
     assert read.reason == "回访上报人核实位置"
     handler = as_role["case_handler"].get(f"/workspace/events/cases/{cid}")
     assert handler.status_code == 403  # not dispatched to 城管
@@ -69,18 +81,30 @@ def test_case_page_masks_the_reporter_until_a_reason_is_given(as_role, client, a
 def test_bulk_dispatch_from_the_workbench(as_role, client, api_key, db, run_triage):
     ids = []
     for i in range(3):
-        r = client.post("/open311/v2/requests.json", data={
-            "api_key": api_key, "service_code": "100118", "description": f"路灯不亮 {i}",
-            "lat": POINT["lat"] + 0.003 * i, "long": POINT["long"]})
+        r = client.post(
+            "/open311/v2/requests.json",
+            data={
+                "api_key": api_key,
+                "service_code": "100118",
+                "description": f"路灯不亮 {i}",
+                "lat": POINT["lat"] + 0.003 * i,
+                "long": POINT["long"],
+            },
+        )
         ids.append(int(r.json()[0]["service_request_id"][8:]))
     run_triage()
     web = as_role["admin"]
     page = web.get("/workspace/events?status=registered")
-    r = web.post("/workspace/events/bulk-dispatch", data={"csrf_token": csrf_from(page.text),
-                                                         "ids": [str(i) for i in ids]}, follow_redirects=True)
+    r = web.post(
+        "/workspace/events/bulk-dispatch",
+        data={"csrf_token": csrf_from(page.text), "ids": [str(i) for i in ids]},
+        follow_redirects=True,
+    )
     assert r.status_code == 200 and "已派遣 3 件" in r.text
-    assert db.execute(select(func.count()).select_from(Case).where(Case.id.in_(ids),
-                                                                   Case.status == "dispatched")).scalar() == 3
+    assert (
+        db.execute(select(func.count()).select_from(Case).where(Case.id.in_(ids), Case.status == "dispatched")).scalar()
+        == 3
+    )
 
 
 def test_staff_report_page_and_notifications(as_role, db):
@@ -90,9 +114,16 @@ def test_staff_report_page_and_notifications(as_role, db):
     from yiwang.events.locate import locator
 
     lng, lat = locator(db).point_of("32058310000201")
-    r = web.post("/workspace/events/report", data={"csrf_token": csrf_from(page.text), "form_key": "g-1",
-                                                   "description": "绿化带里有人扔了很多建筑垃圾", "lat": str(lat),
-                                                   "long": str(lng)})
+    r = web.post(
+        "/workspace/events/report",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "form_key": "g-1",
+            "description": "绿化带里有人扔了很多建筑垃圾",
+            "lat": str(lat),
+            "long": str(lng),
+        },
+    )
     assert r.status_code == 201 and "上报成功" in r.text
     notes = as_role["case_handler"].get("/workspace/events/notifications")
     assert notes.status_code == 200 and "消息通知" in notes.text

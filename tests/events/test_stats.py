@@ -54,5 +54,9 @@ def test_xlsx_export_is_a_workbook_and_audited(client, bearer, db):
     assert {"汇总", "按类别", "按区镇", "按来源", "按月份", "部门排名"} <= set(wb.sheetnames)
     summary = {row[0]: row[1] for row in wb["汇总"].iter_rows(min_row=2, values_only=True)}
     assert summary["案件数"] > 0 and 0 < summary["按期结案率"] <= 1
-    assert db.execute(select(func.count()).select_from(AuditEntry).where(
-        AuditEntry.action == "events.stats.export")).scalar() == 1
+    assert (
+        db.execute(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "events.stats.export")
+        ).scalar()
+        == 1
+    )

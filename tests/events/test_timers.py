@@ -6,9 +6,9 @@ import threading
 
 import pytest
 from ev_helpers import POINT
-from helpers import new_database
 from sqlalchemy import func, insert, select
 
+from helpers import new_database
 from yiwang.core import audit
 from yiwang.core.db import make_engine, make_sessionmaker, upgrade
 from yiwang.events import sla, timers
@@ -44,9 +44,11 @@ def test_years_after_the_calendar_count_weekdays_or_the_supplement(caplog):
 
 
 def _dispatched(client, api_key, bearer, run_triage, db) -> Case:
-    r = client.post("/api/v1/events/intake", headers={"X-API-Key": api_key},
-                    json={"source_ref": "timer-1", "description": "自来水管爆了，水一直往外冒", "category_code": "200402",
-                          **POINT})
+    r = client.post(
+        "/api/v1/events/intake",
+        headers={"X-API-Key": api_key},
+        json={"source_ref": "timer-1", "description": "自来水管爆了，水一直往外冒", "category_code": "200402", **POINT},
+    )
     run_triage()
     client.post(f"/api/v1/events/cases/{r.json()['id']}/dispatch", json={}, headers=bearer("dispatcher"))
     case = db.get(Case, r.json()["id"])
@@ -64,17 +66,24 @@ def test_tick_turns_yellow_then_red_and_escalates_each_level_once(client, api_ke
     db.refresh(case)
     assert case.warn_level == "red" and case.escalation_level == 1 and counts["escalated"] >= 1
     assert timers.tick(db, now=case.due_at + dt.timedelta(minutes=2))["escalated"] == 0
-    kinds = db.execute(select(Notification.role, Notification.department_id).where(
-        Notification.case_id == case.id, Notification.kind == "escalate")).all()
+    kinds = db.execute(
+        select(Notification.role, Notification.department_id).where(
+            Notification.case_id == case.id, Notification.kind == "escalate"
+        )
+    ).all()
     assert ("supervisor", None) in kinds and (None, case.department_id) in kinds
     later = case.due_at + (case.due_at - case.step_started_at) + dt.timedelta(minutes=1)
     timers.tick(db, now=later)
     db.refresh(case)
     assert case.escalation_level == 2 and case.next_check_at is None
-    assert ("leader", None) in db.execute(select(Notification.role, Notification.department_id).where(
-        Notification.case_id == case.id, Notification.kind == "escalate")).all()
-    escalations = db.execute(select(func.count()).select_from(Action).where(
-        Action.case_id == case.id, Action.action == "escalate")).scalar()
+    assert ("leader", None) in db.execute(
+        select(Notification.role, Notification.department_id).where(
+            Notification.case_id == case.id, Notification.kind == "escalate"
+        )
+    ).all()
+    escalations = db.execute(
+        select(func.count()).select_from(Action).where(Action.case_id == case.id, Action.action == "escalate")
+    ).scalar()
     assert escalations == 2
 
 
@@ -87,12 +96,34 @@ def test_two_concurrent_ticks_escalate_each_case_exactly_once(tmp_path):
         started = now - dt.timedelta(hours=3)
         due = now - dt.timedelta(minutes=30)
         n = 400
-        rows = [{"token": f"{i:032x}", "source": "passive", "channel": "api", "status": "handling",
-                 "description": "x", "priority": 3, "triage_status": "done", "needs_human": False, "photos": 0,
-                 "is_joint": False, "created_at": started, "updated_at": started, "step": "handle",
-                 "step_started_at": started, "yellow_at": started, "due_at": due, "warn_level": "yellow",
-                 "escalation_level": 0, "next_check_at": due, "reopen_count": 0, "return_count": 0,
-                 "supervise_count": 0, "version": 1} for i in range(n)]
+        rows = [
+            {
+                "token": f"{i:032x}",
+                "source": "passive",
+                "channel": "api",
+                "status": "handling",
+                "description": "x",
+                "priority": 3,
+                "triage_status": "done",
+                "needs_human": False,
+                "photos": 0,
+                "is_joint": False,
+                "created_at": started,
+                "updated_at": started,
+                "step": "handle",
+                "step_started_at": started,
+                "yellow_at": started,
+                "due_at": due,
+                "warn_level": "yellow",
+                "escalation_level": 0,
+                "next_check_at": due,
+                "reopen_count": 0,
+                "return_count": 0,
+                "supervise_count": 0,
+                "version": 1,
+            }
+            for i in range(n)
+        ]
         with engine.begin() as conn:
             conn.execute(insert(Case.__table__), rows)
         factory = make_sessionmaker(engine)
@@ -104,7 +135,7 @@ def test_two_concurrent_ticks_escalate_each_case_exactly_once(tmp_path):
                 with factory() as session:
                     barrier.wait()
                     results.append(timers.tick(session, now=now))
-            except Exception as exc:  # noqa: BLE001 - reported below
+            except Exception as exc:
                 errors.append(exc)
 
         threads = [threading.Thread(target=run) for _ in range(2)]
@@ -115,12 +146,19 @@ def test_two_concurrent_ticks_escalate_each_case_exactly_once(tmp_path):
         assert not errors, errors
         assert sum(r["escalated"] for r in results) == n
         with factory() as session:
-            per_case = session.execute(select(Action.case_id, func.count()).where(Action.action == "escalate")
-                                       .group_by(Action.case_id)).all()
+            per_case = session.execute(
+                select(Action.case_id, func.count()).where(Action.action == "escalate").group_by(Action.case_id)
+            ).all()
             assert len(per_case) == n and {c for _i, c in per_case} == {1}
             assert audit.verify(session).ok
-            assert session.execute(select(func.count()).select_from(audit.AuditEntry).where(
-                audit.AuditEntry.action == "events.case.escalate")).scalar() == n
+            assert (
+                session.execute(
+                    select(func.count())
+                    .select_from(audit.AuditEntry)
+                    .where(audit.AuditEntry.action == "events.case.escalate")
+                ).scalar()
+                == n
+            )
             # a later tick finds nothing left to do
             assert timers.tick(session, now=now)["escalated"] == 0
     finally:

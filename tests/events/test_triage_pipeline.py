@@ -9,21 +9,28 @@ from sqlalchemy import select
 
 from yiwang.core.audit import Origin
 from yiwang.core.security import SYSTEM_ACTOR
-from yiwang.events import model as triage_model
+from yiwang.events import triage_versions as triage_model
 from yiwang.events.locate import locator
 from yiwang.events.models import Case, Correction, ModelVersion
 
 
 def _intake(client, key, text, **where):
-    r = client.post("/api/v1/events/intake", headers={"X-API-Key": key},
-                    json={"channel": "api", "source_ref": uuid.uuid4().hex, "description": text, **where})
+    r = client.post(
+        "/api/v1/events/intake",
+        headers={"X-API-Key": key},
+        json={"channel": "api", "source_ref": uuid.uuid4().hex, "description": text, **where},
+    )
     assert r.status_code == 201, r.text
     return r.json()["id"]
 
 
 def test_free_text_is_classified_located_and_registered(client, api_key, db, run_triage):
-    cid = _intake(client, api_key, "喂，你好，我们亭林社区北门那个窨井盖不见了，一个大洞，晚上老人孩子很危险",
-                  address="亭林社区北门")
+    cid = _intake(
+        client,
+        api_key,
+        "喂，你好，我们亭林社区北门那个窨井盖不见了，一个大洞，晚上老人孩子很危险",
+        address="亭林社区北门",
+    )
     other = _intake(client, api_key, "我想问一下公积金怎么提取，需要什么材料", address="亭林社区")
     vague = _intake(client, api_key, "这边的问题一直没人管，太不像话了", address="那边路口")
     assert run_triage() >= 3
@@ -59,17 +66,18 @@ def test_probable_duplicates_are_linked_not_double_dispatched(client, api_key, d
 
 
 def test_dispatch_rules_by_category_and_town(client, api_key, db, run_triage):
-    from yiwang.events.service import departments
+    from yiwang.events.queries import departments
 
     ids = {d.key: d.id for d in departments(db).values()}
     zhouzhuang = locator(db).point_of("320583401")  # 旅游度假区
-    in_resort = _intake(client, api_key, "河道里漂着很多垃圾", category_code="200105",
-                        lat=zhouzhuang[1], long=zhouzhuang[0])
+    in_resort = _intake(
+        client, api_key, "河道里漂着很多垃圾", category_code="200105", lat=zhouzhuang[1], long=zhouzhuang[0]
+    )
     in_city = _intake(client, api_key, "河道里漂着很多垃圾", category_code="200105", **POINT)
     run_triage()
     assert db.get(Case, in_resort).proposed_department_id == ids["water"]
     assert db.get(Case, in_city).proposed_department_id == ids["water"]  # the category's default
-    from yiwang.events.service import propose
+    from yiwang.events.queries import propose
 
     assert propose(db, "200105", "320583401").assist_ids == (ids["culture_tourism"],)
     assert propose(db, "200105", "320583100").assist_ids == ()
@@ -86,20 +94,25 @@ def test_point_falls_into_grid_village_and_town(db):
     towns, villages, grids = loc.locate_many(lons, lats)
     inside = towns != ""
     assert inside.mean() > 0.5
-    assert all(g.startswith(v) and v.startswith(t) for t, v, g in zip(towns[inside], villages[inside], grids[inside],
-                                                                         strict=True) if g)
+    assert all(
+        g.startswith(v) and v.startswith(t)
+        for t, v, g in zip(towns[inside], villages[inside], grids[inside], strict=True)
+        if g
+    )
 
 
 def test_corrections_feed_a_new_model_version(db, settings, client, api_key, run_triage, bearer):
     cid = _intake(client, api_key, "门口一直有人摆摊卖菜", **POINT)
     run_triage()
     before = db.get(Case, cid).triage_version
-    r = client.post(f"/api/v1/events/cases/{cid}/reclassify", json={"category_code": "200504"},
-                    headers=bearer("dispatcher"))
+    r = client.post(
+        f"/api/v1/events/cases/{cid}/reclassify", json={"category_code": "200504"}, headers=bearer("dispatcher")
+    )
     assert r.status_code == 200
     assert db.execute(select(Correction)).scalars().all()
-    row = triage_model.train_version(db, settings.home_path, actor=SYSTEM_ACTOR, origin=Origin(ip="test"),
-                                     per_category=60)
+    row = triage_model.train_version(
+        db, settings.home_path, actor=SYSTEM_ACTOR, origin=Origin(ip="test"), per_category=60
+    )
     metrics = json.loads(row.metrics)
     assert row.corrections >= 1 and metrics["corrections"] >= 1 and row.version != before
     assert (settings.home_path / "models" / "events-triage" / row.version / "model.npz").is_file()
@@ -136,6 +149,9 @@ def test_cases_triaged_elsewhere_meanwhile_are_not_written_twice(client, api_key
     assert [db.get(Case, i).status for i in ids] == ["registered", "merged", "registered"]
     triaged = db.execute(select(Action.case_id).where(Action.case_id.in_(ids), Action.action == "triage")).scalars()
     assert sorted(triaged) == [ids[0], ids[2]]
-    audited = db.execute(select(AuditEntry.target_id).where(AuditEntry.action == "events.case.triage",
-                                                            AuditEntry.target_id.in_([str(i) for i in ids]))).scalars()
+    audited = db.execute(
+        select(AuditEntry.target_id).where(
+            AuditEntry.action == "events.case.triage", AuditEntry.target_id.in_([str(i) for i in ids])
+        )
+    ).scalars()
     assert sorted(int(t) for t in audited) == [ids[0], ids[2]]

@@ -159,8 +159,7 @@ def test_unknown_year_can_fall_back_to_weekdays():
 def test_a_supplement_covers_a_year_chinesecalendar_does_not_know(tmp_path):
     notice = tmp_path / "holidays_2099.csv"
     notice.write_text(
-        "date,kind\n2099-10-01,holiday\n2099-10-02,holiday\n2099-10-05,holiday\n"
-        "2099-10-10,workday\n",
+        "date,kind\n2099-10-01,holiday\n2099-10-02,holiday\n2099-10-05,holiday\n2099-10-10,workday\n",
         encoding="utf-8",
     )
     cal = WorkCalendar(supplement=HolidaySupplement.from_csv(notice))

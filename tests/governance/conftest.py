@@ -8,4 +8,4 @@ import sys
 os.environ.setdefault("YIWANG_GOVERNANCE_BACKGROUND", "false")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "lake"))  # lake_helpers, lake_fixtures
 
-from lake_fixtures import lake_app, lake_client, lake_factory, lake_install, signed_in  # noqa: E402, F401
+from lake_fixtures import lake_app, lake_client, lake_factory, lake_install, signed_in  # noqa: F401

@@ -11,15 +11,15 @@ import time
 
 import openpyxl
 import pytest
-from helpers import env_for
 from lake_helpers import people, volunteers_csv
 
+from helpers import env_for
 from yiwang import lake
 from yiwang.core.audit import Origin
 from yiwang.core.errors import YiwangError
 from yiwang.core.security import SYSTEM_ACTOR
 from yiwang.governance import ingest_file, jobs
-from yiwang.governance.engine import synth
+from yiwang.governance.bench import synth
 from yiwang.governance.models import Load
 
 ZONES = ["raw.volunteers", "clean.volunteers", "share.volunteers", "quarantine.volunteers"]
@@ -27,15 +27,23 @@ ZONES = ["raw.volunteers", "clean.volunteers", "share.volunteers", "quarantine.v
 
 @pytest.fixture
 def before(lake_install, lake_factory, tmp_path):
-    ingest_file(lake_factory, settings=lake_install, actor=SYSTEM_ACTOR, name="volunteers",
-                path=volunteers_csv(tmp_path / "base.csv", people(30, start=1000)), mode="append", origin=Origin("t"))
+    ingest_file(
+        lake_factory,
+        settings=lake_install,
+        actor=SYSTEM_ACTOR,
+        name="volunteers",
+        path=volunteers_csv(tmp_path / "base.csv", people(30, start=1000)),
+        mode="append",
+        origin=Origin("t"),
+    )
     return lake.lake_for(lake_install).current_snapshots(ZONES)
 
 
 def _refused(factory, settings, path, **kw) -> YiwangError:
     with pytest.raises(YiwangError) as exc:
-        ingest_file(factory, settings=settings, actor=SYSTEM_ACTOR, name="volunteers", path=path, origin=Origin("t"),
-                    **kw)
+        ingest_file(
+            factory, settings=settings, actor=SYSTEM_ACTOR, name="volunteers", path=path, origin=Origin("t"), **kw
+        )
     return exc.value
 
 
@@ -58,8 +66,11 @@ def test_bad_files_are_refused_precisely(lake_install, lake_factory, tmp_path, b
     data = good.read_bytes()
     cases = {
         "truncated": (tmp_path / "truncated.csv", data[: len(data) // 2] + b'"unterminated', {}),
-        "wrong_encoding": (volunteers_csv(tmp_path / "gbk.csv", people(5, start=3100), encoding="gbk"), None,
-                           {"options": {"encoding": "utf-8"}}),
+        "wrong_encoding": (
+            volunteers_csv(tmp_path / "gbk.csv", people(5, start=3100), encoding="gbk"),
+            None,
+            {"options": {"encoding": "utf-8"}},
+        ),
         "header": (tmp_path / "header.csv", "姓名,公民身份号码,服务时长\n张三,1,2\n".encode(), {}),
         "unknown": (tmp_path / "unknown.csv", "姓名,公民身份号码,联系电话,服务时长,备注\n".encode(), {}),
         "merged": (_xlsx(tmp_path / "merged.xlsx", merge=True), None, {}),
@@ -74,7 +85,9 @@ def test_bad_files_are_refused_precisely(lake_install, lake_factory, tmp_path, b
         assert err.status_code == 422, (label, err.message)
         assert err.detail["file"] == path.name, label
     assert seen["truncated"].code == "truncated_file" and seen["truncated"].detail["line"]
-    assert seen["wrong_encoding"].code in ("encoding_mismatch", "encoding_error") and seen["wrong_encoding"].detail["line"]
+    assert (
+        seen["wrong_encoding"].code in ("encoding_mismatch", "encoding_error") and seen["wrong_encoding"].detail["line"]
+    )
     assert seen["header"].code == "missing_columns" and seen["header"].detail["column"] == "联系电话"
     assert seen["header"].detail["line"] == 1
     assert seen["unknown"].code == "unknown_columns" and seen["unknown"].detail["column"] == "备注"
@@ -103,8 +116,14 @@ def test_two_gigabyte_file_is_refused_without_reading(lake_install, lake_factory
 def test_duplicate_key_first_row_kept_later_quarantined(lake_install, lake_factory, tmp_path):
     rows = people(3, start=4000)
     dup = (rows[0][0], rows[0][1], rows[0][2], 99)
-    result = ingest_file(lake_factory, settings=lake_install, actor=SYSTEM_ACTOR, name="volunteers",
-                         path=volunteers_csv(tmp_path / "dup.csv", [*rows, dup]), origin=Origin("t"))
+    result = ingest_file(
+        lake_factory,
+        settings=lake_install,
+        actor=SYSTEM_ACTOR,
+        name="volunteers",
+        path=volunteers_csv(tmp_path / "dup.csv", [*rows, dup]),
+        origin=Origin("t"),
+    )
     assert result.rows_accepted == 3 and result.rows_quarantined == 1
     assert result.quarantine_by_rule == {"unique": 1}
     q = lake.lake_for(lake_install).read("quarantine.volunteers", row_filter=f"_load_id == '{result.id}'").to_pylist()
@@ -114,14 +133,21 @@ def test_duplicate_key_first_row_kept_later_quarantined(lake_install, lake_facto
 def test_killed_load_leaves_previous_snapshot_and_is_marked_failed(lake_install, lake_factory, tmp_path):
     path = synth.write_population_csv(tmp_path / "huge.csv", 1_000_000, seed=3).path
     before = lake.lake_for(lake_install).current_snapshots(["raw.population", "clean.population", "share.population"])
-    proc = subprocess.Popen([sys.executable, "-m", "yiwang.cli", "ingest", "population", str(path), "--json"],
-                            env=env_for(lake_install), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "yiwang.cli", "ingest", "population", str(path), "--json"],
+        env=env_for(lake_install),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.time() + 60
     load_id = None
     while time.time() < deadline and load_id is None:
         with lake_factory() as session:
-            row = session.query(Load).filter(Load.source_name == "huge.csv", Load.status == "running",
-                                             Load.progress_rows > 0).first()
+            row = (
+                session.query(Load)
+                .filter(Load.source_name == "huge.csv", Load.status == "running", Load.progress_rows > 0)
+                .first()
+            )
             load_id = row.id if row else None
         time.sleep(0.1)
     assert load_id, "the load never started"
@@ -132,5 +158,7 @@ def test_killed_load_leaves_previous_snapshot_and_is_marked_failed(lake_install,
     with lake_factory() as session:
         row = session.get(Load, load_id)
         assert row.status == "failed" and json.loads(row.error)["code"] == "interrupted"
-    assert lake.lake_for(lake_install).current_snapshots(["raw.population", "clean.population", "share.population"]) \
+    assert (
+        lake.lake_for(lake_install).current_snapshots(["raw.population", "clean.population", "share.population"])
         == before
+    )

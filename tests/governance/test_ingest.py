@@ -7,28 +7,34 @@ import subprocess
 import sys
 
 import pytest
-from helpers import env_for
 from lake_helpers import people, volunteers_csv
 from sqlalchemy import select
 
+from helpers import env_for
 from yiwang import catalog, lake
 from yiwang.core.audit import AuditEntry, Origin
 from yiwang.core.security import SYSTEM_ACTOR
 from yiwang.governance import ingest_file
-from yiwang.governance.engine import synth
+from yiwang.governance.bench import synth
 
 ORIGIN = Origin("test")
 
 
 def _ingest(factory, settings, path, mode="append", name="volunteers", **kw):
-    return ingest_file(factory, settings=settings, actor=SYSTEM_ACTOR, name=name, path=path, mode=mode, origin=ORIGIN,
-                       **kw)
+    return ingest_file(
+        factory, settings=settings, actor=SYSTEM_ACTOR, name=name, path=path, mode=mode, origin=ORIGIN, **kw
+    )
 
 
 def test_cli_ingest_json_summary(lake_install, lake_factory, tmp_path):
     manifest = synth.write_population_csv(tmp_path / "人口.csv", 5000, seed=11)
-    r = subprocess.run([sys.executable, "-m", "yiwang.cli", "ingest", "population", str(manifest.path), "--mode",
-                        "replace", "--json"], env=env_for(lake_install), capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "yiwang.cli", "ingest", "population", str(manifest.path), "--mode", "replace", "--json"],
+        env=env_for(lake_install),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
     assert {"rows_read", "rows_accepted", "rows_quarantined", "quarantine_by_rule", "snapshot_id"} <= set(summary)
@@ -38,8 +44,10 @@ def test_cli_ingest_json_summary(lake_install, lake_factory, tmp_path):
     the_lake = lake.lake_for(lake_install)
     assert the_lake.snapshot_id("clean.population") == summary["snapshot_id"]
     assert the_lake.read("clean.population").num_rows == summary["rows_accepted"]
-    assert the_lake.read("quarantine.population", row_filter=f"_load_id == '{summary['load_id']}'").num_rows \
+    assert (
+        the_lake.read("quarantine.population", row_filter=f"_load_id == '{summary['load_id']}'").num_rows
         == summary["rows_quarantined"]
+    )
     with lake_factory() as session:
         res = catalog.get_resource(session, actor=SYSTEM_ACTOR, name="population")
         assert res.mount.mounted and res.mount.tables["share"] == "share.population"
@@ -63,8 +71,9 @@ def test_modes_replace_append_upsert(lake_install, lake_factory, tmp_path):
     assert r3.rows_accepted == 20
     clean = the_lake.read("clean.volunteers")
     assert clean.num_rows == 70
-    hours = the_lake.sql("SELECT max(服务时长) AS h FROM clean.volunteers WHERE _load_id = "
-                         f"'{r3.id}'").column(0)[0].as_py()
+    hours = (
+        the_lake.sql(f"SELECT max(服务时长) AS h FROM clean.volunteers WHERE _load_id = '{r3.id}'").column(0)[0].as_py()
+    )
     assert float(hours) >= 500
     share = the_lake.sql("SELECT count(*), count(DISTINCT _key_0) FROM share.volunteers").to_pylist()[0]
     assert list(share.values()) == [70, 70]  # the share zone follows the upsert through its pseudonymous key
@@ -76,14 +85,17 @@ def test_share_zone_is_masked_and_pseudonyms_join(lake_install, lake_factory, tm
     rows = people(5, start=300)
     _ingest(lake_factory, lake_install, volunteers_csv(tmp_path / "m.csv", rows), mode="append")
     the_lake = lake.lake_for(lake_install)
-    share = the_lake.sql("SELECT 姓名, 公民身份号码, 联系电话, 身份假名 FROM share.volunteers "
-                         f"WHERE 公民身份号码 LIKE '{rows[0][1][:6]}%' LIMIT 50").to_pylist()
+    share = the_lake.sql(
+        "SELECT 姓名, 公民身份号码, 联系电话, 身份假名 FROM share.volunteers "
+        f"WHERE 公民身份号码 LIKE '{rows[0][1][:6]}%' LIMIT 50"
+    ).to_pylist()
     assert share and all(r["姓名"].endswith("*") and "********" in r["公民身份号码"] for r in share)
     assert all(isinstance(r["联系电话"], bytes) and b"138" not in r["联系电话"] for r in share)  # SM4 ciphertext
     # the same key_id (population) pseudonymises the same person identically in another resource
+    import pyarrow as pa
+
     from yiwang.governance import keys
     from yiwang.governance.engine import pseudonymise
-    import pyarrow as pa
 
     expected = pseudonymise(pa.array([rows[0][1]]), keys.pseudonym_key(lake_install, "population")).to_pylist()[0]
     assert expected in {r["身份假名"] for r in share}

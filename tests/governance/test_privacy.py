@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from helpers import csrf_from
 from lake_helpers import people, volunteers_csv
 from sqlalchemy import select
 
+from helpers import csrf_from
 from yiwang import catalog, lake
 from yiwang.core.audit import AuditEntry, Origin
 from yiwang.core.security import SYSTEM_ACTOR
@@ -16,14 +16,20 @@ from yiwang.governance import ingest_file, validate_rules
 def test_k_anonymity_of_the_share_zone(lake_install, signed_in):
     c = signed_in("officer")
     token = csrf_from(c.get("/workspace/governance").text)
-    r = c.post("/api/v1/governance/resources/population/k-anonymity",
-               json={"quasi_identifiers": ["性别", "出生日期", "所属社区代码"], "k": 5}, headers={"X-CSRF-Token": token})
+    r = c.post(
+        "/api/v1/governance/resources/population/k-anonymity",
+        json={"quasi_identifiers": ["性别", "出生日期", "所属社区代码"], "k": 5},
+        headers={"X-CSRF-Token": token},
+    )
     assert r.status_code == 200, r.text
     report = r.json()
     assert report["rows"] > 0 and report["k"] >= 1 and report["classes"] > 0
     assert report["satisfied"] == (report["k"] >= 5) and len(report["smallest"]) > 0
-    bad = c.post("/api/v1/governance/resources/population/k-anonymity", json={"quasi_identifiers": ["身高"]},
-                 headers={"X-CSRF-Token": token})
+    bad = c.post(
+        "/api/v1/governance/resources/population/k-anonymity",
+        json={"quasi_identifiers": ["身高"]},
+        headers={"X-CSRF-Token": token},
+    )
     assert bad.status_code == 422
     page = c.get("/workspace/governance/population/privacy?qi=性别&qi=出生日期&k=5")
     assert page.status_code == 200 and 'id="kanon-k"' in page.text
@@ -31,24 +37,52 @@ def test_k_anonymity_of_the_share_zone(lake_install, signed_in):
 
 def test_sm4_columns_decrypt_only_for_entitled_staff(lake_install, lake_factory, tmp_path, signed_in):
     rows = people(2, start=9000)
-    load = ingest_file(lake_factory, settings=lake_install, actor=SYSTEM_ACTOR, name="volunteers",
-                       path=volunteers_csv(tmp_path / "d.csv", rows), origin=Origin("t"))
-    sealed = lake.lake_for(lake_install).sql(
-        f"SELECT 联系电话 FROM share.volunteers WHERE _load_id = '{load.id}' AND _line = 2").column(0)[0].as_py().hex()
+    load = ingest_file(
+        lake_factory,
+        settings=lake_install,
+        actor=SYSTEM_ACTOR,
+        name="volunteers",
+        path=volunteers_csv(tmp_path / "d.csv", rows),
+        origin=Origin("t"),
+    )
+    sealed = (
+        lake.lake_for(lake_install)
+        .sql(f"SELECT 联系电话 FROM share.volunteers WHERE _load_id = '{load.id}' AND _line = 2")
+        .column(0)[0]
+        .as_py()
+        .hex()
+    )
     c = signed_in("officer")
     token = csrf_from(c.get("/workspace/governance").text)
     url = "/api/v1/governance/resources/volunteers/decrypt"
-    r = c.post(url, json={"column": "联系电话", "values": [sealed], "reason": "表彰联系本人"}, headers={"X-CSRF-Token": token})
+    r = c.post(
+        url, json={"column": "联系电话", "values": [sealed], "reason": "表彰联系本人"}, headers={"X-CSRF-Token": token}
+    )
     assert r.status_code == 200 and r.json()["values"] == [rows[0][2]]
-    assert c.post(url, json={"column": "姓名", "values": [sealed], "reason": "表彰联系本人"},
-                  headers={"X-CSRF-Token": token}).status_code == 422
+    assert (
+        c.post(
+            url, json={"column": "姓名", "values": [sealed], "reason": "表彰联系本人"}, headers={"X-CSRF-Token": token}
+        ).status_code
+        == 422
+    )
     town = signed_in("town")
     ttoken = csrf_from(town.get("/workspace").text)
-    assert town.post(url, json={"column": "联系电话", "values": [sealed], "reason": "想看看电话号码"},
-                     headers={"X-CSRF-Token": ttoken}).status_code == 403
+    assert (
+        town.post(
+            url,
+            json={"column": "联系电话", "values": [sealed], "reason": "想看看电话号码"},
+            headers={"X-CSRF-Token": ttoken},
+        ).status_code
+        == 403
+    )
     with lake_factory() as session:
-        entry = session.execute(select(AuditEntry).where(AuditEntry.action == "personal.read",
-                                                         AuditEntry.reason == "表彰联系本人")).scalars().first()
+        entry = (
+            session.execute(
+                select(AuditEntry).where(AuditEntry.action == "personal.read", AuditEntry.reason == "表彰联系本人")
+            )
+            .scalars()
+            .first()
+        )
         assert entry is not None and "decrypt" in entry.detail
 
 
@@ -67,9 +101,15 @@ def test_rules_validator_names_field_and_rule(lake_install, lake_factory):
         validate_rules({"resource": "x", "columns": [{"name": "a", "kind": "no_such_kind"}]})
     assert "kind" in str(exc.value)
     with pytest.raises(ValueError, match="both pseudonym and encrypt"):
-        validate_rules({"resource": "x", "columns": [
-            {"name": "a", "mask": {"method": "pseudonym", "key_id": "k"}},
-            {"name": "b", "mask": {"method": "encrypt", "key_id": "k"}}]})
+        validate_rules(
+            {
+                "resource": "x",
+                "columns": [
+                    {"name": "a", "mask": {"method": "pseudonym", "key_id": "k"}},
+                    {"name": "b", "mask": {"method": "encrypt", "key_id": "k"}},
+                ],
+            }
+        )
     with lake_factory() as session:
         text = catalog.resource_rules(session, "volunteers").rules
         assert "key" not in str({k: v for k, v in text.items() if k != "columns"}).lower() or True

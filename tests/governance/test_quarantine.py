@@ -5,10 +5,10 @@ from __future__ import annotations
 import csv
 import io
 
-from helpers import csrf_from
 from lake_helpers import people, volunteers_csv
 from sqlalchemy import select
 
+from helpers import csrf_from
 from yiwang import lake
 from yiwang.core.audit import AuditEntry, Origin
 from yiwang.core.security import SYSTEM_ACTOR
@@ -20,8 +20,14 @@ def _bad_load(factory, settings, tmp_path, start):
     rows = people(6, start=start)
     rows[1] = (rows[1][0], rows[1][1][:-1] + ("0" if rows[1][1][-1] != "0" else "1"), rows[1][2], 5)  # bad check digit
     rows[3] = (rows[3][0], rows[3][1], "12345", 5)  # not a mobile number
-    return ingest_file(factory, settings=settings, actor=SYSTEM_ACTOR, name="volunteers",
-                       path=volunteers_csv(tmp_path / f"q{start}.csv", rows), origin=Origin("t")), rows
+    return ingest_file(
+        factory,
+        settings=settings,
+        actor=SYSTEM_ACTOR,
+        name="volunteers",
+        path=volunteers_csv(tmp_path / f"q{start}.csv", rows),
+        origin=Origin("t"),
+    ), rows
 
 
 def test_fix_and_resubmit_through_the_same_rules(lake_install, lake_factory, tmp_path, signed_in):
@@ -38,11 +44,17 @@ def test_fix_and_resubmit_through_the_same_rules(lake_install, lake_factory, tmp
     assert by_line[3]["rule"] == "resident_id" and by_line[3]["column"] == "公民身份号码"
     assert by_line[3]["value"] == rows[1][1] and by_line[5]["rule"] == "mobile"
     token = csrf_from(c.get("/workspace/governance").text)
-    fixed = c.post(f"{base}/fixes", json={"load_id": load.id, "line": 5, "values": {"联系电话": "13912345678"},
-                                          "reason": "电话号码录入错误"}, headers={"X-CSRF-Token": token})
+    fixed = c.post(
+        f"{base}/fixes",
+        json={"load_id": load.id, "line": 5, "values": {"联系电话": "13912345678"}, "reason": "电话号码录入错误"},
+        headers={"X-CSRF-Token": token},
+    )
     assert fixed.status_code == 200, fixed.text
-    bad = c.post(f"{base}/fixes", json={"load_id": load.id, "line": 5, "values": {"不存在": "x"}, "reason": "错误测试"},
-                 headers={"X-CSRF-Token": token})
+    bad = c.post(
+        f"{base}/fixes",
+        json={"load_id": load.id, "line": 5, "values": {"不存在": "x"}, "reason": "错误测试"},
+        headers={"X-CSRF-Token": token},
+    )
     assert bad.status_code == 422
     queued = c.post(f"{base}/resubmit", json={}, headers={"X-CSRF-Token": token})
     assert queued.status_code == 202 and queued.json()["origin"] == "resubmit"
@@ -56,15 +68,22 @@ def test_fix_and_resubmit_through_the_same_rules(lake_install, lake_factory, tmp
     with lake_factory() as session:
         fix = session.execute(select(QuarantineFix).where(QuarantineFix.load_id == load.id)).scalar_one()
         assert fix.status == "resolved" and fix.resubmit_load_id == claimed.id
-        reads = session.execute(select(AuditEntry).where(AuditEntry.action == "personal.read",
-                                                         AuditEntry.reason == "修正11月志愿者数据")).scalars().all()
+        reads = (
+            session.execute(
+                select(AuditEntry).where(
+                    AuditEntry.action == "personal.read", AuditEntry.reason == "修正11月志愿者数据"
+                )
+            )
+            .scalars()
+            .all()
+        )
         assert reads
     still_open = c.get(f"{base}?load_id={load.id}&reason=修正11月志愿者数据").json()
     assert [r["line"] for r in still_open["rows"]] == [3]  # nothing dropped: the other row waits
 
 
 def test_export_fix_and_import_csv(lake_install, lake_factory, tmp_path, signed_in):
-    load, rows = _bad_load(lake_factory, lake_install, tmp_path, 7100)
+    load, _rows = _bad_load(lake_factory, lake_install, tmp_path, 7100)
     c = signed_in("admin")
     base = "/api/v1/governance/resources/volunteers/quarantine"
     exported = c.get(f"{base}.csv?load_id={load.id}&reason=导出修正")
@@ -78,12 +97,18 @@ def test_export_fix_and_import_csv(lake_install, lake_factory, tmp_path, signed_
     out = io.StringIO()
     csv.writer(out).writerows([header, *body])
     token = csrf_from(c.get("/workspace/governance").text)
-    r = c.post(f"{base}/import?reason=导入修正&filename=fixed.csv", content=out.getvalue().encode("utf-8-sig"),
-               headers={"X-CSRF-Token": token, "Content-Type": "text/csv"})
+    r = c.post(
+        f"{base}/import?reason=导入修正&filename=fixed.csv",
+        content=out.getvalue().encode("utf-8-sig"),
+        headers={"X-CSRF-Token": token, "Content-Type": "text/csv"},
+    )
     assert r.status_code == 200 and r.json() == {"fixed": 2}
     broken = out.getvalue().replace("联系电话", "手机")
-    r = c.post(f"{base}/import?reason=导入修正&filename=fixed.csv", content=broken.encode(),
-               headers={"X-CSRF-Token": token, "Content-Type": "text/csv"})
+    r = c.post(
+        f"{base}/import?reason=导入修正&filename=fixed.csv",
+        content=broken.encode(),
+        headers={"X-CSRF-Token": token, "Content-Type": "text/csv"},
+    )
     assert r.status_code == 422 and r.json()["line"] == 1 and r.json()["column"] == "手机"
 
 
@@ -95,7 +120,9 @@ def test_quarantine_page_needs_a_reason_and_shows_rows(lake_install, lake_factor
     page = c.get(f"/workspace/governance/volunteers/quarantine?reason=核对数据&load_id={load.id}")
     assert page.status_code == 200 and page.text.count('class="fix-form"') == 2
     token = csrf_from(page.text)
-    r = c.post("/workspace/governance/volunteers/quarantine/fix",
-               data={"csrf_token": token, "load_id": load.id, "line": "5", "reason": "核对数据", "action": "discard"},
-               headers={"HX-Request": "true"})
+    r = c.post(
+        "/workspace/governance/volunteers/quarantine/fix",
+        data={"csrf_token": token, "load_id": load.id, "line": "5", "reason": "核对数据", "action": "discard"},
+        headers={"HX-Request": "true"},
+    )
     assert r.status_code == 200 and 'data-fix="ok"' in r.text

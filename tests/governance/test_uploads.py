@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 from fastapi.testclient import TestClient
-from helpers import csrf_from, login
 from lake_helpers import people, volunteers_csv
 
+from helpers import csrf_from, login
 from yiwang import lake
 from yiwang.governance import jobs
 
@@ -30,9 +30,11 @@ def test_upload_is_queued_and_run_by_the_worker(lake_app, lake_install, lake_fac
         with TestClient(lake_app) as c:
             login(c, "officer", lake_install.demo_password)
             token = csrf_from(c.get("/workspace/governance").text)
-            r = c.post("/api/v1/governance/resources/volunteers/loads?filename=志愿者.csv&mode=append",
-                       content=path.read_bytes(), headers={"X-CSRF-Token": token,
-                                                           "Content-Type": "application/octet-stream"})
+            r = c.post(
+                "/api/v1/governance/resources/volunteers/loads?filename=志愿者.csv&mode=append",
+                content=path.read_bytes(),
+                headers={"X-CSRF-Token": token, "Content-Type": "application/octet-stream"},
+            )
             assert r.status_code == 202, r.text
             queued = r.json()
             assert queued["status"] == "queued" and queued["source_name"] == "志愿者.csv" and queued["source_sm3"]
@@ -84,12 +86,16 @@ def test_upload_route_accepts_more_than_ordinary_requests(lake_install, lake_fac
     body = "姓名,公民身份号码,联系电话,服务时长\n".encode() + b"x" * (2 << 20)  # 2 MB: over 1, under 8
     with TestClient(app) as c:
         login(c, "officer", lake_install.demo_password)
-        headers = {"X-CSRF-Token": csrf_from(c.get("/workspace/governance").text),
-                   "Content-Type": "application/octet-stream"}
+        headers = {
+            "X-CSRF-Token": csrf_from(c.get("/workspace/governance").text),
+            "Content-Type": "application/octet-stream",
+        }
         r = c.post("/api/v1/governance/resources/volunteers/loads?filename=v.csv", content=body, headers=headers)
         assert r.status_code == 202, r.text  # accepted and queued (the load itself may fail on the junk rows)
-        assert c.post("/api/v1/me/tokens", json={"name": "x" * 10, "pad": "y" * (2 << 20)},
-                      headers=headers).status_code == 413  # ordinary routes keep the small limit
+        assert (
+            c.post("/api/v1/me/tokens", json={"name": "x" * 10, "pad": "y" * (2 << 20)}, headers=headers).status_code
+            == 413
+        )  # ordinary routes keep the small limit
     get_governance_settings.cache_clear()
 
 
@@ -102,8 +108,11 @@ def test_sql_pull_from_a_database_url(lake_install, lake_factory, tmp_path, sign
         conn.executemany("INSERT INTO v VALUES (?,?,?,?)", [tuple(map(str, r)) for r in people(7, start=6000)])
     c = signed_in("admin")
     token = csrf_from(c.get("/workspace/governance").text)
-    r = c.post("/api/v1/governance/resources/volunteers/pulls", json={"url": f"sqlite:///{db}", "table": "v"},
-               headers={"X-CSRF-Token": token})
+    r = c.post(
+        "/api/v1/governance/resources/volunteers/pulls",
+        json={"url": f"sqlite:///{db}", "table": "v"},
+        headers={"X-CSRF-Token": token},
+    )
     assert r.status_code == 201, r.text
     assert r.json()["rows_accepted"] == 7 and r.json()["source_name"].startswith("sqlite:///")
     assert lake.lake_for(lake_install).exists("raw.volunteers")

@@ -5,10 +5,9 @@ Each conftest imports them, so each of the two folders gets its own session-wide
 
 from __future__ import annotations
 
+import lake_helpers
 import pytest
 from fastapi.testclient import TestClient
-
-import lake_helpers
 
 
 @pytest.fixture(scope="session")

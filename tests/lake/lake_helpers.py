@@ -12,7 +12,6 @@ import copy
 from pathlib import Path
 
 from helpers import make_settings, new_database
-
 from yiwang.core.config import Settings
 
 VOLUNTEERS = {
@@ -34,9 +33,13 @@ VOLUNTEERS = {
     "rules": {
         "columns": [
             {"name": "姓名", "kind": "person_name", "required": True, "mask": {"method": "surname"}},
-            {"name": "公民身份号码", "kind": "resident_id", "required": True,
-             "mask": {"method": "keep_ends", "first": 6, "last": 4},
-             "extra_masks": {"身份假名": {"method": "pseudonym", "key_id": "population"}}},
+            {
+                "name": "公民身份号码",
+                "kind": "resident_id",
+                "required": True,
+                "mask": {"method": "keep_ends", "first": 6, "last": 4},
+                "extra_masks": {"身份假名": {"method": "pseudonym", "key_id": "population"}},
+            },
             {"name": "联系电话", "kind": "mobile", "mask": {"method": "encrypt", "key_id": "volunteers-sm4"}},
             {"name": "服务时长", "dtype": "decimal", "kind": "number", "min": 0},
         ],
@@ -47,14 +50,13 @@ VOLUNTEERS = {
 
 def install(tmp: Path) -> tuple[Settings, object]:
     """Migrate and seed a fresh installation (no event history) plus the ``volunteers`` test resource."""
+    import yiwang.governance  # noqa: F401  (registers the rules validator)
     from yiwang import catalog
     from yiwang.core import crypto
     from yiwang.core.audit import Origin
     from yiwang.core.db import make_engine, make_sessionmaker, upgrade
     from yiwang.core.security import SYSTEM_ACTOR
     from yiwang.reference import kunshan
-
-    import yiwang.governance  # noqa: F401  (registers the rules validator)
 
     database = new_database(tmp)
     settings = make_settings(tmp / "home", database.url)
@@ -72,8 +74,9 @@ def install(tmp: Path) -> tuple[Settings, object]:
     with make_sessionmaker(engine)() as session:
         import yaml
 
-        docs = catalog.load_entry_file(yaml.safe_dump(copy.deepcopy(VOLUNTEERS), allow_unicode=True),
-                                       source="volunteers.yaml")
+        docs = catalog.load_entry_file(
+            yaml.safe_dump(copy.deepcopy(VOLUNTEERS), allow_unicode=True), source="volunteers.yaml"
+        )
         catalog.apply_documents(session, actor=SYSTEM_ACTOR, docs=docs, origin=Origin("test"), submit=True)
         catalog.publish_resource(session, actor=SYSTEM_ACTOR, name="volunteers", origin=Origin("test"))
         session.commit()
@@ -105,8 +108,15 @@ def volunteers_csv(path: Path, rows: list[tuple], encoding: str = "utf-8") -> Pa
 
 
 def people(n: int, start: int = 0, hours: int = 10) -> list[tuple]:
-    return [(f"张{'三四五六七八九'[i % 7]}", valid_id("320583", f"19{80 + i % 20}0{1 + i % 9}1{i % 9}", i, i % 2 == 0),
-             f"138{i:08d}", hours + i) for i in range(start, start + n)]
+    return [
+        (
+            f"张{'三四五六七八九'[i % 7]}",
+            valid_id("320583", f"19{80 + i % 20}0{1 + i % 9}1{i % 9}", i, i % 2 == 0),
+            f"138{i:08d}",
+            hours + i,
+        )
+        for i in range(start, start + n)
+    ]
 
 
 def parquet_codecs(lake, name: str) -> tuple[set[str], int]:
@@ -121,6 +131,9 @@ def parquet_codecs(lake, name: str) -> tuple[set[str], int]:
     for f in files:
         with table.io.new_input(f.file_path).open() as fh:
             meta = pq.ParquetFile(fh).metadata
-            codecs |= {meta.row_group(g).column(c).compression for g in range(meta.num_row_groups)
-                       for c in range(meta.num_columns)}
+            codecs |= {
+                meta.row_group(g).column(c).compression
+                for g in range(meta.num_row_groups)
+                for c in range(meta.num_columns)
+            }
     return codecs, sum(f.file_size_in_bytes for f in files)

@@ -13,10 +13,18 @@ from yiwang.governance import ingest_file
 from yiwang.lake.handle import lake_for
 
 
-def test_compaction_reencodes_every_zone_keeps_the_rows_and_is_audited(lake_install, lake_factory, tmp_path,
-                                                                        yiwang_cli):
-    load = ingest_file(lake_factory, settings=lake_install, actor=SYSTEM_ACTOR, name="volunteers",
-                       path=volunteers_csv(tmp_path / "v.csv", people(40)), mode="replace", origin=Origin("t"))
+def test_compaction_reencodes_every_zone_keeps_the_rows_and_is_audited(
+    lake_install, lake_factory, tmp_path, yiwang_cli
+):
+    load = ingest_file(
+        lake_factory,
+        settings=lake_install,
+        actor=SYSTEM_ACTOR,
+        name="volunteers",
+        path=volunteers_csv(tmp_path / "v.csv", people(40)),
+        mode="replace",
+        origin=Origin("t"),
+    )
     lake = lake_for(lake_install)
     assert parquet_codecs(lake, "share.volunteers")[0] == {"UNCOMPRESSED"}  # as the load wrote it
     rows = {z: lake.read(f"{z}.volunteers").num_rows for z in ("raw", "clean", "share")}
@@ -36,6 +44,11 @@ def test_compaction_reencodes_every_zone_keeps_the_rows_and_is_audited(lake_inst
         assert lake.read(table).num_rows == rows[zone]
         assert lake.read(table, snapshot_id=load.snapshots[table]).num_rows == rows[zone]  # time travel
     with lake_factory() as session:
-        entry = session.execute(select(AuditEntry).where(AuditEntry.action == "lake.compact")
-                                .order_by(AuditEntry.id.desc())).scalars().first()
+        entry = (
+            session.execute(
+                select(AuditEntry).where(AuditEntry.action == "lake.compact").order_by(AuditEntry.id.desc())
+            )
+            .scalars()
+            .first()
+        )
     assert entry is not None and entry.target_id == "volunteers"

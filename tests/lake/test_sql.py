@@ -6,9 +6,9 @@ import json
 import subprocess
 import sys
 
-from helpers import csrf_from, env_for
 from sqlalchemy import select
 
+from helpers import csrf_from, env_for
 from yiwang.core.audit import AuditEntry
 
 
@@ -22,7 +22,9 @@ def test_sql_over_share_and_refusals(lake_install, lake_factory, signed_in):
     r = _sql(c, {"sql": "SELECT 性别, count(*) AS n FROM share.population GROUP BY 性别 ORDER BY 性别"})
     assert r.status_code == 200, r.text
     assert r.json()["columns"] == ["性别", "n"] and sum(row[1] for row in r.json()["rows"]) > 0
-    joined = _sql(c, {"sql": "SELECT count(*) FROM share.population p JOIN share.enterprise e ON p.姓名 = e.法定代表人"})
+    joined = _sql(
+        c, {"sql": "SELECT count(*) FROM share.population p JOIN share.enterprise e ON p.姓名 = e.法定代表人"}
+    )
     assert joined.status_code == 200  # enterprise is shared unconditionally
     assert _sql(c, {"sql": "SELECT * FROM raw.population LIMIT 1"}).json()["code"] == "reason_required"
     assert _sql(c, {"sql": "SELECT * FROM raw.population LIMIT 1", "reason": "核对原始数据"}).status_code == 200
@@ -40,13 +42,26 @@ def test_sql_over_share_and_refusals(lake_install, lake_factory, signed_in):
     events = c.get("/api/v1/lineage/events?limit=50").json()["events"]
     assert any(e["job"]["name"] == "lake.sql.officer" and e["inputs"][0]["name"] == "share.population" for e in events)
     town = signed_in("town")
-    assert town.post("/api/v1/lake/sql", json={"sql": "SELECT 1"},
-                     headers={"X-CSRF-Token": csrf_from(town.get("/workspace").text)}).status_code == 403
+    assert (
+        town.post(
+            "/api/v1/lake/sql",
+            json={"sql": "SELECT 1"},
+            headers={"X-CSRF-Token": csrf_from(town.get("/workspace").text)},
+        ).status_code
+        == 403
+    )
 
 
 def test_cli_lake_sql_json(lake_install):
-    run = lambda *a: subprocess.run([sys.executable, "-m", "yiwang.cli", "lake", "sql", *a],  # noqa: E731
-                                    env=env_for(lake_install), capture_output=True, text=True, timeout=120)
+    def run(*a):
+        return subprocess.run(
+            [sys.executable, "-m", "yiwang.cli", "lake", "sql", *a],
+            env=env_for(lake_install),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
     r = run("SELECT count(*) AS n FROM share.population", "--json")
     assert r.returncode == 0, r.stderr
     body = json.loads(r.stdout)

@@ -15,14 +15,27 @@ from yiwang.governance import ingest_file
 
 
 def test_as_of_reads_the_table_as_it_was(lake_install, lake_factory, tmp_path, signed_in):
-    first = ingest_file(lake_factory, settings=lake_install, actor=SYSTEM_ACTOR, name="volunteers",
-                        path=volunteers_csv(tmp_path / "a.csv", people(5)), mode="replace", origin=Origin("t"))
+    first = ingest_file(
+        lake_factory,
+        settings=lake_install,
+        actor=SYSTEM_ACTOR,
+        name="volunteers",
+        path=volunteers_csv(tmp_path / "a.csv", people(5)),
+        mode="replace",
+        origin=Origin("t"),
+    )
     time.sleep(0.05)
     between = dt.datetime.now(dt.UTC)
     time.sleep(0.05)
-    second = ingest_file(lake_factory, settings=lake_install, actor=SYSTEM_ACTOR, name="volunteers",
-                         path=volunteers_csv(tmp_path / "b.csv", people(7, start=100)), mode="replace",
-                         origin=Origin("t"))
+    second = ingest_file(
+        lake_factory,
+        settings=lake_install,
+        actor=SYSTEM_ACTOR,
+        name="volunteers",
+        path=volunteers_csv(tmp_path / "b.csv", people(7, start=100)),
+        mode="replace",
+        origin=Origin("t"),
+    )
     c = signed_in("officer")
     now = c.get("/api/v1/lake/tables/share.volunteers?limit=100").json()
     assert now["snapshot_id"] == second.snapshots["share.volunteers"] and len(now["rows"]) == 7

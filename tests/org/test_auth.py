@@ -2,9 +2,9 @@
 
 import datetime as dt
 
-from helpers import csrf_from
 from sqlalchemy import select, update
 
+from helpers import csrf_from
 from yiwang.core import audit
 from yiwang.core.db import utcnow
 from yiwang.org.models import ApiToken
@@ -16,8 +16,9 @@ def _last(db, action):
 
 
 def test_password_flow_and_me(client, settings):
-    r = client.post("/api/v1/auth/token", data={"username": "handler", "password": settings.demo_password,
-                                                "grant_type": "password"})
+    r = client.post(
+        "/api/v1/auth/token", data={"username": "handler", "password": settings.demo_password, "grant_type": "password"}
+    )
     assert r.status_code == 200
     body = r.json()
     assert body["token_type"] == "bearer" and body["access_token"].startswith("yw_")
@@ -63,15 +64,19 @@ def test_expired_and_revoked_tokens(client, bearer, db):
     token = headers["Authorization"].split()[1]
     from yiwang.core.security import token_digest
 
-    db.execute(update(ApiToken).where(ApiToken.token_digest == token_digest(token))
-               .values(expires_at=utcnow() - dt.timedelta(seconds=1)))
+    db.execute(
+        update(ApiToken)
+        .where(ApiToken.token_digest == token_digest(token))
+        .values(expires_at=utcnow() - dt.timedelta(seconds=1))
+    )
     db.commit()
     r = client.get("/api/v1/me", headers=headers)
     assert r.status_code == 401 and r.json()["code"] == "token_expired"
 
     admin = bearer("admin")
-    created = client.post("/api/v1/me/tokens", json={"name": "nightly export", "expires_in_days": 30},
-                          headers=admin).json()
+    created = client.post(
+        "/api/v1/me/tokens", json={"name": "nightly export", "expires_in_days": 30}, headers=admin
+    ).json()
     named = {"Authorization": f"Bearer {created['token']}"}
     assert client.get("/api/v1/me", headers=named).status_code == 200
     assert client.delete(f"/api/v1/me/tokens/{created['id']}", headers=admin).status_code == 200
@@ -82,8 +87,7 @@ def test_expired_and_revoked_tokens(client, bearer, db):
 
 def test_named_tokens_are_hashed_scoped_and_cannot_mint_tokens(client, bearer, db):
     admin = bearer("admin")
-    created = client.post("/api/v1/me/tokens", json={"name": "read users", "scopes": ["org.view"]},
-                          headers=admin)
+    created = client.post("/api/v1/me/tokens", json={"name": "read users", "scopes": ["org.view"]}, headers=admin)
     assert created.status_code == 201
     value = created.json()["token"]
     row = db.execute(select(ApiToken).where(ApiToken.id == created.json()["id"])).scalar_one()
@@ -102,8 +106,11 @@ def test_named_tokens_are_hashed_scoped_and_cannot_mint_tokens(client, bearer, d
 
 def test_browser_login_sets_safe_cookie_and_logout(client, settings, db):
     page = client.get("/login")
-    r = client.post("/login", data={"username": "handler", "password": settings.demo_password,
-                                    "csrf_token": csrf_from(page.text)}, follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={"username": "handler", "password": settings.demo_password, "csrf_token": csrf_from(page.text)},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/workspace"
     cookie = r.headers["set-cookie"]
     assert "yiwang_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
@@ -141,15 +148,20 @@ def test_cookie_session_api_write_needs_csrf_header(as_role):
 def test_resolving_a_browser_session_ends_the_transaction_before_awaiting(as_role, db):
     """A session cookie is checked in a transaction that is over before the CSRF check awaits the body:
     on SQLite an open write transaction across an await would hold the writer lock for every process."""
-    from helpers import run_async
     from starlette.requests import Request
 
+    from helpers import run_async
     from yiwang.core.web import SESSION_COOKIE
     from yiwang.org.deps import _resolve_actor
 
     cookie = as_role["case_handler"].cookies.get(SESSION_COOKIE)
-    scope = {"type": "http", "method": "POST", "path": "/workspace", "query_string": b"",
-             "headers": [(b"cookie", f"{SESSION_COOKIE}={cookie}".encode())]}
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/workspace",
+        "query_string": b"",
+        "headers": [(b"cookie", f"{SESSION_COOKIE}={cookie}".encode())],
+    }
     request = Request(scope)
     actor = run_async(_resolve_actor(request, db))
     assert actor is not None and actor.username == "handler"

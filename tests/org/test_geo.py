@@ -44,7 +44,7 @@ def test_cells_tile_the_outline_without_overlap():
     assert union.symmetric_difference(outline).area < 1e-6 * outline.area
     codes = list(cells)
     for i, a in enumerate(codes):
-        for b in codes[i + 1:]:
+        for b in codes[i + 1 :]:
             assert cells[a].intersection(cells[b]).area < 1e-9, (a, b)
 
 
@@ -102,8 +102,7 @@ def test_geojson_export_is_flagged_approximate():
         assert props["approximate"] is True and "近似" in props["note"]
         polygon = shape(feature["geometry"])
         assert polygon.is_valid and not polygon.is_empty
-        assert polygon.contains(Point(props["label_point"])) or polygon.distance(
-            Point(props["label_point"])) < 1e-4
+        assert polygon.contains(Point(props["label_point"])) or polygon.distance(Point(props["label_point"])) < 1e-4
         assert props["label_point"] == list(geo.label_point(props["code"]))
 
 
@@ -125,7 +124,7 @@ def test_the_raster_fast_path_agrees_with_the_polygon_everywhere():
     lons = np.concatenate([lons, edge[:, 0] + jitter[:, 0]])
     lats = np.concatenate([lats, edge[:, 1] + jitter[:, 1]])
     exact = shapely.contains_xy(outline, lons, lats)
-    assert exact[-len(edge):].any() and not exact[-len(edge):].all()  # the vertex points straddle the line
+    assert exact[-len(edge) :].any() and not exact[-len(edge) :].all()  # the vertex points straddle the line
     assert (geo.contains_many(lons, lats) == exact).all()
     assert all(geo.contains(x, y) == e for x, y, e in zip(lons[-3000:], lats[-3000:], exact[-3000:], strict=True))
 

@@ -1,7 +1,6 @@
 """Personal data is masked unless the caller is entitled and states a reason; every read is audited."""
 
 from helpers import csrf_from
-
 from yiwang.core import audit
 from yiwang.org.models import User
 
@@ -36,6 +35,35 @@ def test_personal_read_from_page(as_role, db):
     c = as_role["admin"]
     page = c.get(f"/workspace/org/users/{citizen.id}")
     assert "139****5678" in page.text and "13912345678" not in page.text
-    shown = c.post(f"/workspace/org/users/{citizen.id}/personal",
-                   data={"reason": "核对联系方式", "csrf_token": csrf_from(page.text)})
+    shown = c.post(
+        f"/workspace/org/users/{citizen.id}/personal",
+        data={"reason": "核对联系方式", "csrf_token": csrf_from(page.text)},
+    )
     assert shown.status_code == 200 and "13912345678" in shown.text
+
+
+def test_dispatcher_sees_the_directory_masked(client, bearer, login_as, db):
+    """``events.reporter.read`` (the dispatcher's, to call a reporter back) opens no user's phone or ID number."""
+    citizen = db.query(User).filter_by(username="citizen").one()
+    dispatcher = bearer("dispatcher")
+    listed = client.get("/api/v1/org/users?q=citizen", headers=dispatcher)
+    assert listed.status_code == 200
+    assert all("phone" not in u and "id_number" not in u for u in listed.json()["items"])
+    assert client.get(f"/api/v1/org/users/{citizen.id}", headers=dispatcher).json()["phone_masked"] == "139****5678"
+    r = client.get(f"/api/v1/org/users/{citizen.id}/personal?reason=回访上报人核实位置", headers=dispatcher)
+    assert r.status_code == 403 and "org.personal.read" in r.json()["detail"]
+    web = login_as("dispatcher")
+    page = web.get(f"/workspace/org/users/{citizen.id}")
+    assert page.status_code == 200 and "139****5678" in page.text and "13912345678" not in page.text
+    assert 'name="reason"' not in page.text  # no form to unmask
+    shown = web.post(
+        f"/workspace/org/users/{citizen.id}/personal",
+        data={"reason": "回访上报人核实位置", "csrf_token": csrf_from(page.text)},
+    )
+    assert shown.status_code == 403 and "13912345678" not in shown.text
+
+
+def test_own_personal_data_needs_no_directory_permission(client, bearer, db):
+    citizen = db.query(User).filter_by(username="citizen").one()
+    r = client.get(f"/api/v1/org/users/{citizen.id}/personal?reason=查看本人信息", headers=bearer("citizen"))
+    assert r.status_code == 200 and r.json()["phone"] == "13912345678"

@@ -11,10 +11,10 @@ import asyncio
 import threading
 
 from fastapi import FastAPI
-from helpers import run_async, timed_write
 from sqlalchemy import text
 
-from yiwang.core import db
+from helpers import run_async, timed_write
+from yiwang.core import sqlite_tx
 from yiwang.core.db import make_engine, make_sessionmaker
 from yiwang.org import DbSession
 
@@ -34,13 +34,24 @@ def _app(factory) -> FastAPI:
 
 
 def _scope() -> dict:
-    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-            "path": "/w", "raw_path": b"/w", "query_string": b"", "headers": [], "root_path": "",
-            "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 80)}
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/w",
+        "raw_path": b"/w",
+        "query_string": b"",
+        "headers": [],
+        "root_path": "",
+        "client": ("127.0.0.1", 40000),
+        "server": ("127.0.0.1", 80),
+    }
 
 
 def test_a_slow_client_does_not_keep_other_writers_waiting(tmp_path, monkeypatch):
-    monkeypatch.setattr(db, "BUSY_SECONDS", 3.0)
+    monkeypatch.setattr(sqlite_tx, "BUSY_SECONDS", 3.0)
     engine = make_engine(f"sqlite:///{tmp_path / 'slow.db'}")
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")

@@ -29,8 +29,10 @@ def test_town_worker_cannot_read_other_town_by_api_page_or_export(db, as_role, b
     listing_page = as_role["town_worker"].get("/workspace/org/users").text
     assert "孙浩" not in listing_page and "刘芳" in listing_page
 
-    for export in (client.get("/api/v1/org/users/export.csv", headers=headers),
-                   as_role["town_worker"].get("/workspace/org/users/export.csv")):
+    for export in (
+        client.get("/api/v1/org/users/export.csv", headers=headers),
+        as_role["town_worker"].get("/workspace/org/users/export.csv"),
+    ):
         assert export.status_code == 200
         assert "town2" not in export.text and "孙浩" not in export.text and "grid" in export.text
 

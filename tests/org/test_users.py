@@ -5,8 +5,15 @@ from yiwang.core import audit
 
 def test_admin_creates_user_with_validated_fields(client, bearer, db):
     admin = bearer("admin")
-    body = {"username": "wang.wu", "display_name": "王五", "password": "S3cure-pass", "roles": ["town_worker"],
-            "region_code": "320583102", "phone": "138 6260 9999", "id_number": "320583199003150017"}
+    body = {
+        "username": "wang.wu",
+        "display_name": "王五",
+        "password": "S3cure-pass",
+        "roles": ["town_worker"],
+        "region_code": "320583102",
+        "phone": "138 6260 9999",
+        "id_number": "320583199003150017",
+    }
     r = client.post("/api/v1/org/users", json=body, headers=admin)
     assert r.status_code == 201, r.text
     created = r.json()
@@ -38,8 +45,11 @@ def test_bad_fields_are_named(client, bearer):
 
 
 def test_only_admin_manages_users(client, bearer, db):
-    r = client.post("/api/v1/org/users", json={"username": "x.y", "display_name": "某", "password": "S3cure-pass"},
-                    headers=bearer("town"))
+    r = client.post(
+        "/api/v1/org/users",
+        json={"username": "x.y", "display_name": "某", "password": "S3cure-pass"},
+        headers=bearer("town"),
+    )
     assert r.status_code == 403
     denied = audit.search(db, audit.AuditFilter(action="access.denied", actor="town"), limit=1)[0]
     assert '"permission":"org.manage"' in denied.detail

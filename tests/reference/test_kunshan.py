@@ -1,9 +1,9 @@
 """The Kunshan reference pack: real divisions, departments, grids, demo accounts; idempotent."""
 
 import stdnum.cn.uscc
-from helpers import DEMO_ROLES, make_settings, new_database
 from sqlalchemy import func, select
 
+from helpers import DEMO_ROLES, make_settings, new_database
 from yiwang.core.security import verify_password
 from yiwang.org.models import Department, Region, User
 from yiwang.reference.kunshan import org_pack

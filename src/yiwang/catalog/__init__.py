@@ -52,10 +52,10 @@ from fastapi.staticfiles import StaticFiles
 
 from yiwang.catalog import roles
 from yiwang.catalog.apply import apply_documents
+from yiwang.catalog.bus_events import ResourcePublished
 from yiwang.catalog.codes import import_classes
 from yiwang.catalog.dashboard import indicators
 from yiwang.catalog.datapackage import data_package
-from yiwang.catalog.events import ResourcePublished
 from yiwang.catalog.facts import record_load_summary, set_mount_state
 from yiwang.catalog.queries import get_resource, list_resources, resource_rules
 from yiwang.catalog.rules import register_rules_validator
@@ -79,29 +79,70 @@ from yiwang.core import web
 from yiwang.core.i18n import N_
 
 __all__ = [
-    "register", "register_rules_validator", "get_resource", "list_resources", "resource_rules", "set_mount_state",
-    "record_load_summary", "indicators", "data_package", "ResourcePublished", "IndicatorPublic", "LoadFactPublic",
-    "MountPublic", "ResourcePublic", "ResourceSummary", "RulesPublic", "import_classes", "load_entry_file",
-    "apply_documents", "create_resource", "update_resource", "submit_resource", "withdraw_resource",
-    "publish_resource", "reject_resource",
+    "IndicatorPublic",
+    "LoadFactPublic",
+    "MountPublic",
+    "ResourcePublic",
+    "ResourcePublished",
+    "ResourceSummary",
+    "RulesPublic",
+    "apply_documents",
+    "create_resource",
+    "data_package",
+    "get_resource",
+    "import_classes",
+    "indicators",
+    "list_resources",
+    "load_entry_file",
+    "publish_resource",
+    "record_load_summary",
+    "register",
+    "register_rules_validator",
+    "reject_resource",
+    "resource_rules",
+    "set_mount_state",
+    "submit_resource",
+    "update_resource",
+    "withdraw_resource",
 ]
-
-roles.grant_permissions()
 
 
 def register(app: FastAPI) -> None:
     from yiwang.catalog import api, views
 
-    roles.grant_permissions()
     here = Path(__file__).parent
     web.add_template_dir(here / "templates")
     app.include_router(api.router)
     app.include_router(views.router)
     app.mount("/assets/catalog", StaticFiles(directory=here / "static"), name="catalog-assets")
     nav = web.register_nav
-    nav(web.NavItem("workspace", N_("Resource catalog"), "/workspace/catalog", roles.VIEW, order=200,
-                    description=N_("Government information resources: search, register, publish")))
-    nav(web.NavItem("workspace", N_("Catalog review"), "/workspace/catalog/review", roles.REVIEW, order=210,
-                    description=N_("Entries submitted by departments, awaiting publication")))
-    nav(web.NavItem("workspace", N_("Catalog dashboard"), "/workspace/catalog/dashboard", roles.VIEW, order=220,
-                    description=N_("Catalog statistics and the plan's mount and masking rates")))
+    nav(
+        web.NavItem(
+            "workspace",
+            N_("Resource catalog"),
+            "/workspace/catalog",
+            roles.VIEW,
+            order=200,
+            description=N_("Government information resources: search, register, publish"),
+        )
+    )
+    nav(
+        web.NavItem(
+            "workspace",
+            N_("Catalog review"),
+            "/workspace/catalog/review",
+            roles.REVIEW,
+            order=210,
+            description=N_("Entries submitted by departments, awaiting publication"),
+        )
+    )
+    nav(
+        web.NavItem(
+            "workspace",
+            N_("Catalog dashboard"),
+            "/workspace/catalog/dashboard",
+            roles.VIEW,
+            order=220,
+            description=N_("Catalog statistics and the plan's mount and masking rates"),
+        )
+    )

@@ -22,8 +22,9 @@ from yiwang.core.i18n import _
 from yiwang.core.security import Actor
 
 
-def apply_documents(session: Session, *, actor: Actor, docs: list[SourceDoc], origin: Origin,
-                    submit: bool = False) -> list[ApplyResult]:
+def apply_documents(
+    session: Session, *, actor: Actor, docs: list[SourceDoc], origin: Origin, submit: bool = False
+) -> list[ApplyResult]:
     """Create or update the entries of a file, all or none: every document is checked first."""
     actor.require(EDIT)
     problems: list[Problem] = []
@@ -34,8 +35,20 @@ def apply_documents(session: Session, *, actor: Actor, docs: list[SourceDoc], or
         name = doc.data.get("name")
         where = f"{doc.source}:{doc.lines.get(('name',), doc.line)}: "
         if isinstance(name, str) and name in seen:
-            problems.append(doc.fail([Problem(("name",), _("%(name)s is already defined in this file at line %(line)s",
-                                                         name=name, line=seen[name].line))]).problems[0])
+            problems.append(
+                doc.fail(
+                    [
+                        Problem(
+                            ("name",),
+                            _(
+                                "%(name)s is already defined in this file at line %(line)s",
+                                name=name,
+                                line=seen[name].line,
+                            ),
+                        )
+                    ]
+                ).problems[0]
+            )
             continue
         seen[name] = doc
         entry = None
@@ -61,8 +74,11 @@ def apply_documents(session: Session, *, actor: Actor, docs: list[SourceDoc], or
                 entry = create_entry(session, actor=actor, doc=data, dept=dept, origin=origin, source=source)
                 action = "created"
             else:
-                action = "updated" if update_entry(session, actor=actor, entry=entry, doc=data, origin=origin,
-                                              source=source) else "unchanged"
+                action = (
+                    "updated"
+                    if update_entry(session, actor=actor, entry=entry, doc=data, origin=origin, source=source)
+                    else "unchanged"
+                )
             if submit and entry.status in ("draft", "rejected"):
                 submit_resource(session, actor=actor, name=entry.name, origin=origin)
             results.append(ApplyResult(name=entry.name, action=action, status=entry.status, revision=entry.revision))

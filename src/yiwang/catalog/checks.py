@@ -26,8 +26,12 @@ def _items(spec: EntrySpec) -> list[Problem]:
     problems = []
     for i, item in enumerate(spec.items):
         if item.name in seen:
-            problems.append(Problem(("items", i, "name"), _(
-                "duplicate item name %(name)s (already items[%(first)s])", name=item.name, first=seen[item.name])))
+            problems.append(
+                Problem(
+                    ("items", i, "name"),
+                    _("duplicate item name %(name)s (already items[%(first)s])", name=item.name, first=seen[item.name]),
+                )
+            )
         seen.setdefault(item.name, i)
     return problems
 
@@ -38,8 +42,11 @@ def _share(spec: EntrySpec) -> list[Problem]:
         problems.append(Problem(("share", "conditions"), _("conditional sharing needs its conditions")))
     if share.type == "none":
         if not share.conditions:
-            problems.append(Problem(("share", "conditions"), _(
-                "a resource that is not shared needs the legal or policy basis for it")))
+            problems.append(
+                Problem(
+                    ("share", "conditions"), _("a resource that is not shared needs the legal or policy basis for it")
+                )
+            )
         if share.methods:
             problems.append(Problem(("share", "methods"), _("a resource that is not shared has no share method")))
     elif not share.methods:
@@ -57,9 +64,15 @@ def _open(spec: EntrySpec) -> list[Problem]:
         problems.append(Problem(("open", "type"), _("a resource that is not shared cannot be opened to the public")))
     sensitive = [item.name for item in spec.items if item.sensitivity in SENSITIVE]
     if spec.open.type == "open" and sensitive:
-        problems.append(Problem(("open", "type"), _(
-            "items %(items)s are sensitive (L3/L4): open the resource only on conditions, or not at all",
-            items="、".join(sensitive[:5]))))
+        problems.append(
+            Problem(
+                ("open", "type"),
+                _(
+                    "items %(items)s are sensitive (L3/L4): open the resource only on conditions, or not at all",
+                    items="、".join(sensitive[:5]),
+                ),
+            )
+        )
     return problems
 
 

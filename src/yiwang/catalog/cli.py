@@ -17,9 +17,8 @@ from yiwang import org
 from yiwang.catalog import apply as files
 from yiwang.catalog import queries, yamlio
 from yiwang.catalog.problems import Problem, SpecInvalid
-from yiwang.core import db
+from yiwang.core import commands, db
 from yiwang.core.audit import Origin
-from yiwang.core.commands import session_factory, settings_or_exit
 from yiwang.core.errors import YiwangError
 from yiwang.core.i18n import _
 from yiwang.core.security import SYSTEM_ACTOR, Actor, permissions_for, scopes_for
@@ -33,19 +32,25 @@ def _factory():
     """The platform's sessions, after every domain has registered (so governance's rules validator is in)."""
     from yiwang.app import create_app  # the CLI sees the platform as the web does
 
-    settings = settings_or_exit()
-    factory = session_factory(settings)
-    create_app(settings, session_factory=factory)
-    return factory
+    return commands.platform(lambda settings, factory: create_app(settings, session_factory=factory))[1]
 
 
 def _officer_of(session, key: str) -> Actor:
     dept = org.get_department_by_key(session, key)
     role = frozenset({org.roles.DATA_OFFICER})
-    return Actor(user_id=None, username=f"system:{key}", display_name=dept.name, roles=role,
-                 permissions=permissions_for(role), scopes=scopes_for(role), kind="system", department_id=dept.id,
-                 department_name=dept.name, department_ids=org.department_subtree_ids(session, dept.id),
-                 auth_method="system")
+    return Actor(
+        user_id=None,
+        username=f"system:{key}",
+        display_name=dept.name,
+        roles=role,
+        permissions=permissions_for(role),
+        scopes=scopes_for(role),
+        kind="system",
+        department_id=dept.id,
+        department_name=dept.name,
+        department_ids=org.department_subtree_ids(session, dept.id),
+        auth_method="system",
+    )
 
 
 def _read(path: Path) -> bytes:
@@ -97,8 +102,10 @@ def apply(
 
 
 @app.command("list")
-def list_entries(q: str = typer.Option(None, help="Search text, e.g. 人口."),
-                 status: str = typer.Option(None, help="draft, submitted, rejected or published.")) -> None:
+def list_entries(
+    q: str = typer.Option(None, help="Search text, e.g. 人口."),
+    status: str = typer.Option(None, help="draft, submitted, rejected or published."),
+) -> None:
     """List entries (all of them: the command runs as the platform)."""
     with _factory()() as session:
         try:
@@ -114,13 +121,13 @@ def list_entries(q: str = typer.Option(None, help="Search text, e.g. 人口."),
 
 
 @app.command("show")
-def show(name: str, version: int = typer.Option(None, help="A published version (default: the working copy)."))\
-        -> None:
+def show(name: str, version: int = typer.Option(None, help="A published version (default: the working copy).")) -> None:
     """Print an entry as YAML (``apply`` reads it back)."""
     with _factory()() as session:
         try:
-            resource = queries.get_resource(session, actor=SYSTEM_ACTOR, name=name, version=version,
-                                            working=version is None)
+            resource = queries.get_resource(
+                session, actor=SYSTEM_ACTOR, name=name, version=version, working=version is None
+            )
         except YiwangError as exc:
             err.print(_red_error() + escape(exc.message))
             raise typer.Exit(2) from None

@@ -58,8 +58,16 @@ def check_classification(nodes: dict[str, ClassNode], code: str, *, department_i
     if node is None:
         return [Problem(at, _("%(code)s is not a code of the classification", code=code))]
     if node.level < 3:
-        return [Problem(at, _("classify at 目 or 细目 level (6 digits or more), not at %(level)s %(name)s",
-                              level=LEVEL_NAMES[node.level], name=node.name))]
+        return [
+            Problem(
+                at,
+                _(
+                    "classify at 目 or 细目 level (6 digits or more), not at %(level)s %(name)s",
+                    level=LEVEL_NAMES[node.level],
+                    name=node.name,
+                ),
+            )
+        ]
     owner = next((n.department_id for n in reversed(path(nodes, code)) if n.department_id is not None), None)
     if owner is not None and owner != department_id:
         return [Problem(at, _("%(name)s is the class of another department's resources", name=node.name))]
@@ -73,8 +81,9 @@ def provider_code(credit_code: str) -> str:
 
 def next_code(session: Session, *, classification: str, credit_code: str) -> str:
     prefix = f"{classification}/{provider_code(credit_code)}-"
-    last = session.execute(select(func.max(CatalogEntry.code)).where(
-        CatalogEntry.code.startswith(prefix, autoescape=True))).scalar_one()
+    last = session.execute(
+        select(func.max(CatalogEntry.code)).where(CatalogEntry.code.startswith(prefix, autoescape=True))
+    ).scalar_one()
     sequence = int(last.rsplit("-", 1)[1]) + 1 if last else 1
     return f"{prefix}{sequence:04d}"
 

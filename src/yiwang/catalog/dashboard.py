@@ -49,13 +49,24 @@ def indicators(session: Session) -> list[IndicatorPublic]:
     rank = func.row_number().over(partition_by=L.entry_id, order_by=(L.loaded_at.desc(), L.id.desc())).label("rank")
     latest = select(L.entry_id, L.rules_applied, L.masking_applied, rank).subquery()
     governed = session.execute(
-        select(func.count()).select_from(latest).join(E, E.id == latest.c.entry_id)
-        .where(latest.c.rank == 1, latest.c.rules_applied, latest.c.masking_applied,
-               E.published_version.is_not(None))).scalar_one()
+        select(func.count())
+        .select_from(latest)
+        .join(E, E.id == latest.c.entry_id)
+        .where(latest.c.rank == 1, latest.c.rules_applied, latest.c.masking_applied, E.published_version.is_not(None))
+    ).scalar_one()
     out = []
     for key, numerator in ((MOUNT_RATE, mounted), (CLEAN_MASK_RATE, governed)):
-        out.append(IndicatorPublic(key=key, label=_(INDICATOR_LABELS[key]), numerator=numerator, denominator=published,
-                                   value=_percent(numerator, published), target=TARGETS[key], binding=True))
+        out.append(
+            IndicatorPublic(
+                key=key,
+                label=_(INDICATOR_LABELS[key]),
+                numerator=numerator,
+                denominator=published,
+                value=_percent(numerator, published),
+                target=TARGETS[key],
+                binding=True,
+            )
+        )
     return out
 
 
@@ -73,9 +84,14 @@ def stats(session: Session, *, actor: Actor) -> StatsPublic:
     """Counts of the published catalog, workflow counts of what the actor sees, and the indicators."""
     actor.require(VIEW)
     E, V = CatalogEntry, CatalogVersion
-    rows = session.execute(select(E.department_id, V.spec).join(
-        V, and_(V.entry_id == E.id, V.number == E.published_version))).all()
-    by_share, by_open, by_cycle, by_dept, by_class = Counter(), Counter(), Counter(), Counter(), Counter()
+    rows = session.execute(
+        select(E.department_id, V.spec).join(V, and_(V.entry_id == E.id, V.number == E.published_version))
+    ).all()
+    by_share: Counter[str] = Counter()
+    by_open: Counter[str] = Counter()
+    by_cycle: Counter[str] = Counter()
+    by_dept: Counter[int] = Counter()
+    by_class: Counter[str] = Counter()
     items = personal = sensitive = 0
     for department_id, text in rows:
         spec = json.loads(text)
@@ -88,15 +104,29 @@ def stats(session: Session, *, actor: Actor) -> StatsPublic:
         personal += sum(1 for i in spec["items"] if i.get("personal"))
         sensitive += sum(1 for i in spec["items"] if i.get("sensitivity") in ("L3", "L4"))
     vis = visible(actor)
-    by_status = dict(session.execute(select(vis.c.status, func.count()).group_by(vis.c.status)).all())
+    by_status: dict[str, int] = dict(session.execute(select(vis.c.status, func.count()).group_by(vis.c.status)).all())
     names = {d.id: d.short_name for d in org.list_departments(session)}
     nodes = codes.classes(session)
     return StatsPublic(
-        published=len(rows), items=items, personal_items=personal, sensitive_items=sensitive, departments=len(by_dept),
-        by_status=by_status, by_share_type=dict(by_share), by_open_type=dict(by_open), by_update_cycle=dict(by_cycle),
+        published=len(rows),
+        items=items,
+        personal_items=personal,
+        sensitive_items=sensitive,
+        departments=len(by_dept),
+        by_status=by_status,
+        by_share_type=dict(by_share),
+        by_open_type=dict(by_open),
+        by_update_cycle=dict(by_cycle),
         by_department=[{"id": d, "name": names.get(d, str(d)), "count": n} for d, n in by_dept.most_common()],
-        by_class=[{"code": c, "name": nodes[c].name if c in nodes else c,
-                   "category": nodes[c[0]].name if c[0] in nodes else c[0],
-                   "label": _class_label(nodes, c), "count": n} for c, n in sorted(by_class.items())],
+        by_class=[
+            {
+                "code": c,
+                "name": nodes[c].name if c in nodes else c,
+                "category": nodes[c[0]].name if c[0] in nodes else c[0],
+                "label": _class_label(nodes, c),
+                "count": n,
+            }
+            for c, n in sorted(by_class.items())
+        ],
         indicators=indicators(session),
     )

@@ -15,9 +15,16 @@ from typing import Any
 
 from yiwang.catalog.schemas import ResourcePublic
 
-TYPES = {"string": ("string", None), "text": ("string", None), "binary": ("string", "binary"),
-         "integer": ("integer", None), "decimal": ("number", None), "date": ("date", None),
-         "datetime": ("datetime", None), "boolean": ("boolean", None)}
+TYPES = {
+    "string": ("string", None),
+    "text": ("string", None),
+    "binary": ("string", "binary"),
+    "integer": ("integer", None),
+    "decimal": ("number", None),
+    "date": ("date", None),
+    "datetime": ("datetime", None),
+    "boolean": ("boolean", None),
+}
 
 # Standard forms (Table Schema patterns are anchored at both ends).
 KIND_PATTERNS = {
@@ -96,23 +103,33 @@ def data_package(resource: ResourcePublic) -> dict[str, Any]:
         "version": f"{resource.version or 0}.0.0",
         **({"created": resource.published_at.isoformat()} if resource.published_at else {}),
         "keywords": [part.strip() for part in resource.classification_label.split("›")],
-        "contributors": [{"title": resource.provider.name, "role": "publisher",
-                          "organization": resource.provider.name}],
-        "resources": [{
-            "name": resource.name,
-            "title": spec["title"],
-            "path": f"{resource.name}.csv",
-            "profile": "tabular-data-resource",
-            "format": "csv",
-            "mediatype": "text/csv",
-            "encoding": "utf-8",
-            "schema": table_schema(spec),
-        }],
+        "contributors": [
+            {"title": resource.provider.name, "role": "publisher", "organization": resource.provider.name}
+        ],
+        "resources": [
+            {
+                "name": resource.name,
+                "title": spec["title"],
+                "path": f"{resource.name}.csv",
+                "profile": "tabular-data-resource",
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "schema": table_schema(spec),
+            }
+        ],
         "x-catalog": {
-            "code": resource.code, "classification": spec["classification"],
-            "provider": resource.provider.name, "provider_code": resource.provider.credit_code,
-            "format": spec["format"], "share": spec["share"], "open": spec.get("open", {}),
-            "update_cycle": spec["update_cycle"], "publish_date": spec.get("publish_date"),
-            "related": spec.get("related", []), "version": resource.version, "rules_version": resource.rules_version,
+            "code": resource.code,
+            "classification": spec["classification"],
+            "provider": resource.provider.name,
+            "provider_code": resource.provider.credit_code,
+            "format": spec["format"],
+            "share": spec["share"],
+            "open": spec.get("open", {}),
+            "update_cycle": spec["update_cycle"],
+            "publish_date": spec.get("publish_date"),
+            "related": spec.get("related", []),
+            "version": resource.version,
+            "rules_version": resource.rules_version,
         },
     }

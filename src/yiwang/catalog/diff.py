@@ -19,8 +19,9 @@ def flatten(doc: Any, prefix: str = "") -> dict[str, Any]:
     if isinstance(doc, list) and doc and all(isinstance(x, dict) and isinstance(x.get("name"), str) for x in doc):
         out = {}
         for x in doc:
-            out.update(flatten({k: v for k, v in x.items() if k != "name"} or {"name": x["name"]},
-                               f"{prefix}[{x['name']}]"))
+            out.update(
+                flatten({k: v for k, v in x.items() if k != "name"} or {"name": x["name"]}, f"{prefix}[{x['name']}]")
+            )
         return out
     return {prefix: doc}
 

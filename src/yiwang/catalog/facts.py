@@ -34,19 +34,26 @@ def _entry_for_facts(session: Session, actor: Actor, name: str) -> CatalogEntry:
     actor.require(FACTS)
     entry = get_entry(session, name, lock=True)
     if not in_scope(actor, department_id=entry.department_id):
-        raise AccessDenied(_("%(name)s belongs to another department.", name=name), code="out_of_scope",
-                           target=f"catalog_resource:{name}")
+        raise AccessDenied(
+            _("%(name)s belongs to another department.", name=name),
+            code="out_of_scope",
+            target=f"catalog_resource:{name}",
+        )
     return entry
 
 
-def set_mount_state(session: Session, *, name: str, mounted: bool, tables: dict[str, str], actor: Actor,
-                    origin: Origin) -> MountPublic:
+def set_mount_state(
+    session: Session, *, name: str, mounted: bool, tables: dict[str, str], actor: Actor, origin: Origin
+) -> MountPublic:
     """Record whether the entry has data mounted, and where (``{zone: table}``, e.g. ``{"share": "share.people"}``)."""
     entry = _entry_for_facts(session, actor, name)
     if not isinstance(tables, dict) or len(tables) > MAX_TABLES:
         raise Invalid(_("tables is a mapping of at most %(n)s zone → table names", n=MAX_TABLES), field="tables")
-    bad = [k for k, v in tables.items() if not (isinstance(k, str) and isinstance(v, str) and 0 < len(k) <= 50
-                                                 and 0 < len(v) <= 200)]
+    bad = [
+        k
+        for k, v in tables.items()
+        if not (isinstance(k, str) and isinstance(v, str) and 0 < len(k) <= 50 and 0 < len(v) <= 200)
+    ]
     if bad:
         raise Invalid(_("tables: zone %(zone)s needs a table name of 1 to 200 characters", zone=bad[0]), field="tables")
     if mounted and not tables:
@@ -57,18 +64,39 @@ def set_mount_state(session: Session, *, name: str, mounted: bool, tables: dict[
     after = {"mounted": entry.mounted, "tables": json.loads(entry.mount_tables)}
     if after != before:
         changes = [{"field": k, "old": before[k], "new": after[k]} for k in before if before[k] != after[k]]
-        session.add(CatalogChange(entry_id=entry.id, actor=actor.username, action="mount" if mounted else "unmount",
-                                  diff=dumps(changes)))
-        audit.record(session, actor=actor, action="catalog.mount", target_type="catalog_resource", target_id=name,
-                     origin=origin, detail=after)
+        session.add(
+            CatalogChange(
+                entry_id=entry.id, actor=actor.username, action="mount" if mounted else "unmount", diff=dumps(changes)
+            )
+        )
+        audit.record(
+            session,
+            actor=actor,
+            action="catalog.mount",
+            target_type="catalog_resource",
+            target_id=name,
+            origin=origin,
+            detail=after,
+        )
     db.commit(session)
     return MountPublic(mounted=entry.mounted, tables=json.loads(entry.mount_tables), mounted_at=entry.mounted_at)
 
 
-def record_load_summary(session: Session, *, name: str, actor: Actor, origin: Origin, rules_applied: bool,
-                        masking_applied: bool, rules_version: int | None = None, rows_read: int = 0,
-                        rows_accepted: int = 0, rows_quarantined: int = 0, loaded_at: dt.datetime | None = None,
-                        detail: dict[str, Any] | None = None) -> LoadFactPublic:
+def record_load_summary(
+    session: Session,
+    *,
+    name: str,
+    actor: Actor,
+    origin: Origin,
+    rules_applied: bool,
+    masking_applied: bool,
+    rules_version: int | None = None,
+    rows_read: int = 0,
+    rows_accepted: int = 0,
+    rows_quarantined: int = 0,
+    loaded_at: dt.datetime | None = None,
+    detail: dict[str, Any] | None = None,
+) -> LoadFactPublic:
     """Record one load of the entry's data (the lake calls this after each governed load)."""
     entry = _entry_for_facts(session, actor, name)
     counts = {"rows_read": rows_read, "rows_accepted": rows_accepted, "rows_quarantined": rows_quarantined}
@@ -77,8 +105,13 @@ def record_load_summary(session: Session, *, name: str, actor: Actor, origin: Or
             raise Invalid(_("%(field)s must be a whole number ≥ 0", field=field), field=field)
     if rows_accepted + rows_quarantined > rows_read:
         raise Invalid(_("accepted and quarantined rows cannot exceed the rows read"), field="rows_read")
-    if rules_version is not None and session.execute(select(CatalogRules.id).where(
-            CatalogRules.entry_id == entry.id, CatalogRules.version == rules_version)).first() is None:
+    if (
+        rules_version is not None
+        and session.execute(
+            select(CatalogRules.id).where(CatalogRules.entry_id == entry.id, CatalogRules.version == rules_version)
+        ).first()
+        is None
+    ):
         raise Invalid(_("%(name)s has no rules version %(n)s", name=name, n=rules_version), field="rules_version")
     if rules_applied and rules_version is None:
         raise Invalid(_("name the rules version that was applied"), field="rules_version")
@@ -87,18 +120,49 @@ def record_load_summary(session: Session, *, name: str, actor: Actor, origin: Or
         raise Invalid(_("detail is larger than %(n)s bytes", n=MAX_DETAIL_BYTES), field="detail")
     if loaded_at is not None and loaded_at.tzinfo is None:
         raise Invalid(_("loaded_at needs a time zone"), field="loaded_at")
-    row = CatalogLoad(entry_id=entry.id, loaded_at=loaded_at or db.utcnow(), recorded_by=actor.username,
-                      rules_version=rules_version, rules_applied=rules_applied, masking_applied=masking_applied,
-                      detail=text, **counts)
+    row = CatalogLoad(
+        entry_id=entry.id,
+        loaded_at=loaded_at or db.utcnow(),
+        recorded_by=actor.username,
+        rules_version=rules_version,
+        rules_applied=rules_applied,
+        masking_applied=masking_applied,
+        detail=text,
+        **counts,
+    )
     session.add(row)
-    facts = {**counts, "rules_version": rules_version, "rules_applied": rules_applied,
-             "masking_applied": masking_applied}
-    session.add(CatalogChange(entry_id=entry.id, actor=actor.username, action="load",
-                              diff=dumps([{"field": k, "old": None, "new": v} for k, v in facts.items()])))
-    audit.record(session, actor=actor, action="catalog.load", target_type="catalog_resource", target_id=name,
-                 origin=origin, detail=facts)
+    facts = {
+        **counts,
+        "rules_version": rules_version,
+        "rules_applied": rules_applied,
+        "masking_applied": masking_applied,
+    }
+    session.add(
+        CatalogChange(
+            entry_id=entry.id,
+            actor=actor.username,
+            action="load",
+            diff=dumps([{"field": k, "old": None, "new": v} for k, v in facts.items()]),
+        )
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="catalog.load",
+        target_type="catalog_resource",
+        target_id=name,
+        origin=origin,
+        detail=facts,
+    )
     db.commit(session)
-    return LoadFactPublic(loaded_at=row.loaded_at, recorded_by=row.recorded_by, rules_version=row.rules_version,
-                          rules_applied=row.rules_applied, masking_applied=row.masking_applied,
-                          rows_read=row.rows_read, rows_accepted=row.rows_accepted,
-                          rows_quarantined=row.rows_quarantined, detail=detail or {})
+    return LoadFactPublic(
+        loaded_at=row.loaded_at,
+        recorded_by=row.recorded_by,
+        rules_version=row.rules_version,
+        rules_applied=row.rules_applied,
+        masking_applied=row.masking_applied,
+        rows_read=row.rows_read,
+        rows_accepted=row.rows_accepted,
+        rows_quarantined=row.rows_quarantined,
+        detail=detail or {},
+    )

@@ -25,7 +25,9 @@ class CatalogClass(Base):
     name: Mapped[str] = mapped_column(String(100))
     level: Mapped[int] = mapped_column(Integer)
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("catalog_classes.code"), index=True)
-    department_id: Mapped[int | None] = mapped_column(ForeignKey("org_departments.id"), index=True)  # 部门类 目 of one department
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("org_departments.id"), index=True
+    )  # 部门类 目 of one department
     sort: Mapped[int] = mapped_column(Integer, default=0)
 
     __table_args__ = (CheckConstraint("level BETWEEN 1 AND 4", name="level"),)
@@ -47,8 +49,11 @@ def _listed_checks() -> tuple[CheckConstraint, ...]:
     return (
         CheckConstraint("share_type IN ('unconditional', 'conditional', 'none')", name="share_type"),
         CheckConstraint("open_type IN ('open', 'conditional', 'closed')", name="open_type"),
-        CheckConstraint("update_cycle IN ('realtime', 'hourly', 'daily', 'weekly', 'monthly', 'quarterly', "
-                        "'half_yearly', 'yearly', 'irregular')", name="update_cycle"),
+        CheckConstraint(
+            "update_cycle IN ('realtime', 'hourly', 'daily', 'weekly', 'monthly', 'quarterly', "
+            "'half_yearly', 'yearly', 'irregular')",
+            name="update_cycle",
+        ),
     )
 
 
@@ -93,8 +98,10 @@ class CatalogVersion(_Listed, Base):
     published_by: Mapped[str] = mapped_column(String(150))
     note: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (UniqueConstraint("entry_id", "number", name="uq_catalog_versions_entry_number"),
-                      *_listed_checks())
+    __table_args__ = (
+        UniqueConstraint("entry_id", "number", name="uq_catalog_versions_entry_number"),
+        *_listed_checks(),
+    )
 
 
 class CatalogRules(Base):

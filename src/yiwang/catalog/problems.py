@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from yiwang.core.errors import Invalid
 from yiwang.core.i18n import _
@@ -39,17 +40,23 @@ class Problem:
         spot = ":".join(str(p) for p in (self.source, self.line) if p is not None)
         field = self.field
         if self.label:
-            head, rest = format_path(self.path[:self.label_depth]), format_path(self.path[self.label_depth:])
-            field = f"{head} ({self.label})" + ("" if rest == _("entry") else
-                                                 rest if rest.startswith("[") else f".{rest}")
+            head, rest = format_path(self.path[: self.label_depth]), format_path(self.path[self.label_depth :])
+            field = f"{head} ({self.label})" + (
+                "" if rest == _("entry") else rest if rest.startswith("[") else f".{rest}"
+            )
         return f"{spot}: {field}" if spot else field
 
     def __str__(self) -> str:
         return f"{self.where()}: {self.message}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"field": self.field, "message": self.message, "source": self.source, "line": self.line,
-                "label": self.label}
+        return {
+            "field": self.field,
+            "message": self.message,
+            "source": self.source,
+            "line": self.line,
+            "label": self.label,
+        }
 
 
 def format_path(path: Path) -> str:
@@ -81,14 +88,21 @@ def locate(problem: Problem, source: str | None, lines: dict[Path, int], labels:
             line = lines[problem.path[:n]]
             break
     depth = next((n for n in range(len(problem.path), 0, -1) if problem.path[:n] in labels), 0)
-    return replace(problem, source=source, line=line if line is not None else problem.line,
-                   label=labels[problem.path[:depth]] if depth else None, label_depth=depth)
+    return replace(
+        problem,
+        source=source,
+        line=line if line is not None else problem.line,
+        label=labels[problem.path[:depth]] if depth else None,
+        label_depth=depth,
+    )
 
 
 # Pydantic errors, reworded ----------------------------------------------------------
 
-def from_validation_error(exc: ValidationError, model: type[BaseModel] | None = None,
-                          prefix: Path = ()) -> list[Problem]:
+
+def from_validation_error(
+    exc: ValidationError, model: type[BaseModel] | None = None, prefix: Path = ()
+) -> list[Problem]:
     problems = []
     for err in exc.errors(include_url=False):
         loc = tuple(err.get("loc", ()))
@@ -98,18 +112,20 @@ def from_validation_error(exc: ValidationError, model: type[BaseModel] | None = 
     return problems
 
 
-def _describe(err: dict, model: type[BaseModel] | None, loc: Path) -> str:
+def _describe(err: ErrorDetails, model: type[BaseModel] | None, loc: Path) -> str:
     kind, ctx = err.get("type", ""), err.get("ctx") or {}
     got = err.get("input")
     if kind == "missing":
         return _("is required")
     if kind == "extra_forbidden":
         allowed = _allowed_fields(model, loc[:-1]) if model else []
-        return (_("unknown field; allowed fields: %(allowed)s", allowed=", ".join(allowed)) if allowed
-                else _("unknown field"))
+        return (
+            _("unknown field; allowed fields: %(allowed)s", allowed=", ".join(allowed))
+            if allowed
+            else _("unknown field")
+        )
     if kind == "union_tag_invalid":
-        return _("must be one of %(expected)s, not %(got)r", expected=ctx.get("expected_tags", ""),
-                 got=ctx.get("tag"))
+        return _("must be one of %(expected)s, not %(got)r", expected=ctx.get("expected_tags", ""), got=ctx.get("tag"))
     if kind == "literal_error":
         return _("must be one of %(expected)s, not %(got)r", expected=ctx.get("expected", ""), got=got)
     if kind == "string_too_short":
@@ -122,8 +138,20 @@ def _describe(err: dict, model: type[BaseModel] | None, loc: Path) -> str:
         return _("needs at least %(n)s entries", n=ctx.get("min_length"))
     if kind == "too_long":
         return _("takes at most %(n)s entries", n=ctx.get("max_length"))
-    if kind in ("string_type", "bool_type", "bool_parsing", "list_type", "dict_type", "model_type", "date_type",
-                "date_parsing", "date_from_datetime_parsing", "int_type", "int_parsing", "float_type"):
+    if kind in (
+        "string_type",
+        "bool_type",
+        "bool_parsing",
+        "list_type",
+        "dict_type",
+        "model_type",
+        "date_type",
+        "date_parsing",
+        "date_from_datetime_parsing",
+        "int_type",
+        "int_parsing",
+        "float_type",
+    ):
         return _("has the wrong type (%(detail)s)", detail=err.get("msg", kind))
     return err.get("msg", kind)
 
@@ -137,9 +165,9 @@ def _allowed_fields(model: type[BaseModel], loc: Path) -> list[str]:
             current = args[0] if args else None
         elif isinstance(current, type) and issubclass(current, BaseModel) and part in current.model_fields:
             current = current.model_fields[part].annotation
-            args = [a for a in typing.get_args(current) if a is not type(None)]
-            if typing.get_origin(current) is not list and len(args) == 1:
-                current = args[0]
+            members = [a for a in typing.get_args(current) if a is not type(None)]
+            if typing.get_origin(current) is not list and len(members) == 1:
+                current = members[0]
         else:
             return []
     if isinstance(current, type) and issubclass(current, BaseModel):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
@@ -28,8 +28,16 @@ MAX_TERM_LENGTH = 64
 TF_CAP = 3  # repeated words count up to three times per field
 
 # Field weights: where a term is found says how relevant the entry is.
-WEIGHTS = {"title": 12, "name": 10, "code": 10, "items": 4, "classification": 3, "provider": 3, "abstract": 2,
-           "details": 1}
+WEIGHTS = {
+    "title": 12,
+    "name": 10,
+    "code": 10,
+    "items": 4,
+    "classification": 3,
+    "provider": 3,
+    "abstract": 2,
+    "details": 1,
+}
 
 
 def _normalise(text: str) -> str:
@@ -43,7 +51,7 @@ def _terms(text: str, *, query: bool) -> list[str]:
         if len(run) == 1:
             out.append(run)
             continue
-        out.extend(run[i:i + 2] for i in range(len(run) - 1))
+        out.extend(run[i : i + 2] for i in range(len(run) - 1))
         if not query:
             out.extend(run)
     out.extend(w[:MAX_TERM_LENGTH] for w in _WORD.findall(_CJK.sub(" ", text)))
@@ -55,7 +63,7 @@ def query_terms(q: str) -> list[str]:
     return list(dict.fromkeys(_terms(q, query=True)))[:MAX_QUERY_TERMS]
 
 
-def document_terms(fields: dict[str, Iterable[str]]) -> dict[str, int]:
+def document_terms(fields: Mapping[str, Iterable[str]]) -> dict[str, int]:
     """Weighted terms of a document given as {field: texts}."""
     weights: Counter[str] = Counter()
     for field, texts in fields.items():
@@ -76,16 +84,22 @@ def entry_fields(spec: dict, *, code: str | None, provider_name: str, class_name
         "classification": class_names + [spec.get("classification", "")],
         "provider": [provider_name],
         "abstract": [spec.get("abstract", "")],
-        "details": [i.get("description", "") for i in items] + [
-            spec.get("share", {}).get("conditions", ""), spec.get("open", {}).get("conditions", ""),
-            spec.get("format", {}).get("detail", "")],
+        "details": [i.get("description", "") for i in items]
+        + [
+            spec.get("share", {}).get("conditions", ""),
+            spec.get("open", {}).get("conditions", ""),
+            spec.get("format", {}).get("detail", ""),
+        ],
     }
 
 
 def reindex(session: Session, *, entry_id: int, layer: str, terms: dict[str, int] | None) -> None:
     """Replace one layer of an entry's index (``None`` removes it)."""
-    session.execute(delete(CatalogSearchTerm).where(CatalogSearchTerm.entry_id == entry_id,
-                                                    CatalogSearchTerm.layer == layer))
+    session.execute(
+        delete(CatalogSearchTerm).where(CatalogSearchTerm.entry_id == entry_id, CatalogSearchTerm.layer == layer)
+    )
     if terms:
-        session.execute(insert(CatalogSearchTerm), [
-            {"entry_id": entry_id, "layer": layer, "term": t, "weight": w} for t, w in terms.items()])
+        session.execute(
+            insert(CatalogSearchTerm),
+            [{"entry_id": entry_id, "layer": layer, "term": t, "weight": w} for t, w in terms.items()],
+        )

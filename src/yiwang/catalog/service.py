@@ -36,6 +36,7 @@ def dumps(doc: Any) -> str:
 
 # Loading -------------------------------------------------------------------------------
 
+
 def get_entry(session: Session, name: str, *, lock: bool = False) -> CatalogEntry:
     stmt = select(CatalogEntry).where(CatalogEntry.name == name)
     if lock and session.get_bind().dialect.name == "postgresql":
@@ -50,28 +51,64 @@ def require_edit(actor: Actor, *, name: str, department_id: int, department_name
     """Officers edit only their own department's entries (the bureau edits all)."""
     actor.require(EDIT)
     if not in_scope(actor, department_id=department_id):
-        raise AccessDenied(where + _("%(name)s is an entry of %(dept)s; you may edit only your own department's "
-                                     "entries.", name=name, dept=department_name),
-                           code="out_of_scope", target=f"catalog_resource:{name}")
+        raise AccessDenied(
+            where
+            + _(
+                "%(name)s is an entry of %(dept)s; you may edit only your own department's entries.",
+                name=name,
+                dept=department_name,
+            ),
+            code="out_of_scope",
+            target=f"catalog_resource:{name}",
+        )
 
 
 # Saving --------------------------------------------------------------------------------
 
+
 def listed_columns(doc: dict) -> dict[str, Any]:
-    return {"title": doc["title"], "classification": doc["classification"], "share_type": doc["share"]["type"],
-            "open_type": doc.get("open", {}).get("type", "closed"), "update_cycle": doc["update_cycle"],
-            "items_count": len(doc["items"])}
+    return {
+        "title": doc["title"],
+        "classification": doc["classification"],
+        "share_type": doc["share"]["type"],
+        "open_type": doc.get("open", {}).get("type", "closed"),
+        "update_cycle": doc["update_cycle"],
+        "items_count": len(doc["items"]),
+    }
 
 
-def record_change(session: Session, entry: CatalogEntry, actor: Actor, action: str, *, changes: list | None = None,
-             version: int | None = None, note: str | None = None) -> None:
-    session.add(CatalogChange(entry_id=entry.id, actor=actor.username, action=action, version=version,
-                              diff=dumps(changes or []), note=note))
+def record_change(
+    session: Session,
+    entry: CatalogEntry,
+    actor: Actor,
+    action: str,
+    *,
+    changes: list | None = None,
+    version: int | None = None,
+    note: str | None = None,
+) -> None:
+    session.add(
+        CatalogChange(
+            entry_id=entry.id,
+            actor=actor.username,
+            action=action,
+            version=version,
+            diff=dumps(changes or []),
+            note=note,
+        )
+    )
 
 
 def audit_entry(session: Session, actor: Actor, action: str, entry: CatalogEntry, origin: Origin, **detail) -> None:
-    audit.record(session, actor=actor, action=f"catalog.{action}", target_type="catalog_resource",
-                 target_id=entry.name, origin=origin, detail={"status": entry.status, **detail})
+    audit.record(
+        session,
+        actor=actor,
+        action=f"catalog.{action}",
+        target_type="catalog_resource",
+        target_id=entry.name,
+        origin=origin,
+        detail={"status": entry.status, **detail},
+    )
 
 
 def reindex(session: Session, entry: CatalogEntry, *, layer: str, doc: dict | None) -> None:
@@ -79,18 +116,33 @@ def reindex(session: Session, entry: CatalogEntry, *, layer: str, doc: dict | No
     if doc is not None:
         dept = org.get_department(session, entry.department_id)
         nodes = codes.classes(session)
-        terms = search.document_terms(search.entry_fields(
-            doc, code=entry.code, provider_name=f"{dept.name} {dept.short_name}",
-            class_names=[n.name for n in codes.path(nodes, doc["classification"])]))
+        terms = search.document_terms(
+            search.entry_fields(
+                doc,
+                code=entry.code,
+                provider_name=f"{dept.name} {dept.short_name}",
+                class_names=[n.name for n in codes.path(nodes, doc["classification"])],
+            )
+        )
     search.reindex(session, entry_id=entry.id, layer=layer, terms=terms)
 
 
-def create_entry(session: Session, *, actor: Actor, doc: dict, dept, origin: Origin,
-                 source: str | None) -> CatalogEntry:
+def create_entry(
+    session: Session, *, actor: Actor, doc: dict, dept, origin: Origin, source: str | None
+) -> CatalogEntry:
     now = db.utcnow()
-    entry = CatalogEntry(name=doc["name"], department_id=dept.id, status="draft", spec=dumps(doc), revision=1,
-                         created_at=now, created_by=actor.username, updated_at=now, updated_by=actor.username,
-                         **listed_columns(doc))
+    entry = CatalogEntry(
+        name=doc["name"],
+        department_id=dept.id,
+        status="draft",
+        spec=dumps(doc),
+        revision=1,
+        created_at=now,
+        created_by=actor.username,
+        updated_at=now,
+        updated_by=actor.username,
+        **listed_columns(doc),
+    )
     session.add(entry)
     try:
         with session.begin_nested():
@@ -103,8 +155,9 @@ def create_entry(session: Session, *, actor: Actor, doc: dict, dept, origin: Ori
     return entry
 
 
-def update_entry(session: Session, *, actor: Actor, entry: CatalogEntry, doc: dict, origin: Origin,
-            source: str | None) -> bool:
+def update_entry(
+    session: Session, *, actor: Actor, entry: CatalogEntry, doc: dict, origin: Origin, source: str | None
+) -> bool:
     """Save a new working copy; False when nothing changed."""
     changes = diff(json.loads(entry.spec), doc)
     if not changes:
@@ -133,22 +186,35 @@ def create_resource(session: Session, *, actor: Actor, data: EntrySpec | dict, o
     return entry
 
 
-def update_resource(session: Session, *, actor: Actor, name: str, data: EntrySpec | dict, origin: Origin,
-                    expected_revision: int | None = None) -> CatalogEntry:
+def update_resource(
+    session: Session,
+    *,
+    actor: Actor,
+    name: str,
+    data: EntrySpec | dict,
+    origin: Origin,
+    expected_revision: int | None = None,
+) -> CatalogEntry:
     """Save the working copy; ``expected_revision`` refuses to overwrite someone else's newer save."""
     actor.require(EDIT)
     entry = get_entry(session, name, lock=True)
     dept = org.get_department(session, entry.department_id)
     require_edit(actor, name=name, department_id=entry.department_id, department_name=dept.name)
     if expected_revision is not None and expected_revision != entry.revision:
-        raise Conflict(_("%(name)s was changed by %(who)s since you opened it (revision %(now)s, yours %(yours)s); "
-                         "reload and apply your changes again.", name=name, who=entry.updated_by,
-                         now=entry.revision, yours=expected_revision), field="revision")
+        raise Conflict(
+            _(
+                "%(name)s was changed by %(who)s since you opened it (revision %(now)s, yours %(yours)s); "
+                "reload and apply your changes again.",
+                name=name,
+                who=entry.updated_by,
+                now=entry.revision,
+                yours=expected_revision,
+            ),
+            field="revision",
+        )
     doc, _dept = prepare(session, data, entry=entry)
     if doc["name"] != name:
         raise SpecInvalid([Problem(("name",), _("the name of an entry does not change"))])
     update_entry(session, actor=actor, entry=entry, doc=doc, origin=origin, source=None)
     db.commit(session)
     return entry
-
-

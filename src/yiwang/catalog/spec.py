@@ -9,7 +9,7 @@ database (provider, classification, related resources) in ``service``.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,20 +18,21 @@ CLASSIFICATION_PATTERN = r"^[1-9][0-9]{5}[0-9]{0,6}$"  # 类(1) 项(2) 目(3) [�
 
 ShareType = Literal["unconditional", "conditional", "none"]  # 无条件共享 / 有条件共享 / 不予共享
 OpenType = Literal["open", "conditional", "closed"]  # 开放 / 有条件开放 / 不予开放
-UpdateCycle = Literal["realtime", "hourly", "daily", "weekly", "monthly", "quarterly", "half_yearly", "yearly",
-                      "irregular"]
+UpdateCycle = Literal[
+    "realtime", "hourly", "daily", "weekly", "monthly", "quarterly", "half_yearly", "yearly", "irregular"
+]
 FormatType = Literal["file", "spreadsheet", "database", "image", "stream", "self_describing", "api"]
 ShareMethod = Literal["api", "table_exchange", "file", "verification"]
 DataType = Literal["string", "integer", "decimal", "date", "datetime", "boolean", "text", "binary"]
 Sensitivity = Literal["L1", "L2", "L3", "L4"]
 
-SHARE_TYPES: tuple[str, ...] = ShareType.__args__
-OPEN_TYPES: tuple[str, ...] = OpenType.__args__
-UPDATE_CYCLES: tuple[str, ...] = UpdateCycle.__args__
-FORMAT_TYPES: tuple[str, ...] = FormatType.__args__
-SHARE_METHODS: tuple[str, ...] = ShareMethod.__args__
-DATA_TYPES: tuple[str, ...] = DataType.__args__
-SENSITIVITIES: tuple[str, ...] = Sensitivity.__args__
+SHARE_TYPES: tuple[str, ...] = get_args(ShareType)
+OPEN_TYPES: tuple[str, ...] = get_args(OpenType)
+UPDATE_CYCLES: tuple[str, ...] = get_args(UpdateCycle)
+FORMAT_TYPES: tuple[str, ...] = get_args(FormatType)
+SHARE_METHODS: tuple[str, ...] = get_args(ShareMethod)
+DATA_TYPES: tuple[str, ...] = get_args(DataType)
+SENSITIVITIES: tuple[str, ...] = get_args(Sensitivity)
 
 MAX_ITEMS = 300
 MAX_RELATED = 20

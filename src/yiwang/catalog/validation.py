@@ -23,8 +23,9 @@ from yiwang.core.errors import NotFound
 from yiwang.core.i18n import _
 
 
-def prepare(session: Session, data: EntrySpec | dict, *, entry: CatalogEntry | None,
-            pending: frozenset[str] = frozenset()) -> tuple[dict, Any]:
+def prepare(
+    session: Session, data: EntrySpec | dict, *, entry: CatalogEntry | None, pending: frozenset[str] = frozenset()
+) -> tuple[dict, Any]:
     """The normalised document and its provider department, or ``SpecInvalid`` with every problem.
 
     ``pending`` names entries created in the same batch (they may relate to each other).
@@ -60,8 +61,11 @@ def _check_related(session: Session, spec: EntrySpec, pending: frozenset[str]) -
     if not spec.related:
         return []
     known = set(session.execute(select(CatalogEntry.name).where(CatalogEntry.name.in_(spec.related))).scalars())
-    return [Problem(("related", i), _("no catalog entry named %(name)s", name=name))
-            for i, name in enumerate(spec.related) if name not in known | pending and name != spec.name]
+    return [
+        Problem(("related", i), _("no catalog entry named %(name)s", name=name))
+        for i, name in enumerate(spec.related)
+        if name not in known | pending and name != spec.name
+    ]
 
 
 def _check_fixed(entry: CatalogEntry, spec: EntrySpec, dept) -> list[Problem]:
@@ -69,16 +73,27 @@ def _check_fixed(entry: CatalogEntry, spec: EntrySpec, dept) -> list[Problem]:
     if dept is not None and dept.id != entry.department_id:
         problems.append(Problem(("provider",), _("the provider of an entry does not change; register a new entry")))
     if entry.code and spec.classification != entry.code.split("/")[0]:
-        problems.append(Problem(("classification",), _(
-            "the classification is fixed since the code %(code)s was given", code=entry.code)))
+        problems.append(
+            Problem(
+                ("classification",), _("the classification is fixed since the code %(code)s was given", code=entry.code)
+            )
+        )
     return problems
 
 
 def _check_title(session: Session, spec: EntrySpec, department_id: int, entry: CatalogEntry | None) -> list[Problem]:
-    other = session.execute(select(CatalogEntry.name).where(
-        CatalogEntry.title == spec.title, CatalogEntry.department_id == department_id,
-        CatalogEntry.name != spec.name)).scalar_one_or_none()
+    other = session.execute(
+        select(CatalogEntry.name).where(
+            CatalogEntry.title == spec.title,
+            CatalogEntry.department_id == department_id,
+            CatalogEntry.name != spec.name,
+        )
+    ).scalar_one_or_none()
     if other is None:
         return []
-    return [Problem(("title",), _("%(title)s is already registered by this department as %(other)s",
-                                  title=spec.title, other=other))]
+    return [
+        Problem(
+            ("title",),
+            _("%(title)s is already registered by this department as %(other)s", title=spec.title, other=other),
+        )
+    ]

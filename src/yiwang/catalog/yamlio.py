@@ -35,8 +35,11 @@ class SourceDoc:
         items = self.data.get("items") if isinstance(self.data, dict) else None
         if not isinstance(items, list):
             return {}
-        return {("items", i): str(item["name"]) for i, item in enumerate(items)
-                if isinstance(item, dict) and item.get("name") is not None}
+        return {
+            ("items", i): str(item["name"])
+            for i, item in enumerate(items)
+            if isinstance(item, dict) and item.get("name") is not None
+        }
 
     def fail(self, problems: list[Problem]) -> SpecInvalid:
         return SpecInvalid(problems).located(self.source, self.lines, self.labels)
@@ -44,6 +47,7 @@ class SourceDoc:
 
 def load(text: str | bytes, *, source: str) -> list[SourceDoc]:
     """Every document of an entry file, or ``SpecInvalid`` naming file and line."""
+
     def fail(message: str, line: int | None = None) -> SpecInvalid:
         return SpecInvalid([Problem((), message, source=source, line=line)])
 
@@ -57,12 +61,14 @@ def load(text: str | bytes, *, source: str) -> list[SourceDoc]:
     try:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
             if isinstance(event, yaml.AliasEvent):
-                raise fail(_("aliases (*name) are not allowed in entry files"), event.start_mark.line + 1)
+                mark = event.start_mark
+                raise fail(_("aliases (*name) are not allowed in entry files"), mark.line + 1 if mark else None)
         loader = yaml.SafeLoader(text)
-        docs = []
+        docs: list[SourceDoc] = []
         try:
             while loader.check_node():
                 node = loader.get_node()
+                assert node is not None  # check_node() said a document follows
                 if len(docs) >= MAX_DOCUMENTS:
                     raise fail(_("a file holds at most %(n)s entries", n=MAX_DOCUMENTS), node.start_mark.line + 1)
                 docs.append(_document(loader, node, source))
@@ -70,8 +76,10 @@ def load(text: str | bytes, *, source: str) -> list[SourceDoc]:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        raise fail(_("not valid YAML: %(problem)s", problem=" ".join(
-            p for p in (exc.context, exc.problem) if p)), mark.line + 1 if mark else None) from None
+        raise fail(
+            _("not valid YAML: %(problem)s", problem=" ".join(p for p in (exc.context, exc.problem) if p)),
+            mark.line + 1 if mark else None,
+        ) from None
     except yaml.YAMLError as exc:
         raise fail(_("not valid YAML: %(problem)s", problem=str(exc))) from None
     if not docs:
@@ -82,8 +90,9 @@ def load(text: str | bytes, *, source: str) -> list[SourceDoc]:
 def _document(loader: yaml.SafeLoader, node: yaml.Node, source: str) -> SourceDoc:
     line = node.start_mark.line + 1
     if not isinstance(node, yaml.MappingNode):
-        raise SpecInvalid([Problem((), _("an entry is a mapping of fields (name, title, items, ...)"),
-                                   source=source, line=line)])
+        raise SpecInvalid(
+            [Problem((), _("an entry is a mapping of fields (name, title, items, ...)"), source=source, line=line)]
+        )
     lines: dict[Path, int] = {(): line}
     duplicates: list[Problem] = []
     _walk(node, (), lines, duplicates)
@@ -99,8 +108,9 @@ def _walk(node: yaml.Node, path: Path, lines: dict[Path, int], duplicates: list[
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.start_mark)
             here = path + (key,)
             if key in seen:
-                duplicates.append(Problem(here, _("the key %(key)s appears twice", key=key),
-                                          line=key_node.start_mark.line + 1))
+                duplicates.append(
+                    Problem(here, _("the key %(key)s appears twice", key=key), line=key_node.start_mark.line + 1)
+                )
             seen.add(key)
             lines[here] = key_node.start_mark.line + 1
             _walk(value_node, here, lines, duplicates)

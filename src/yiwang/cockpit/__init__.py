@@ -6,10 +6,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from yiwang.cockpit.roles import VIEW
 from yiwang.core import web
 from yiwang.core.i18n import N_
 
-VIEW = "cockpit.view"
+__all__ = ["VIEW", "register"]
 
 
 def register(app: FastAPI) -> None:

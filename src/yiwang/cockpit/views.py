@@ -14,7 +14,12 @@ router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 @router.get("/cockpit")
 def home(request: Request, session: DbSession, actor=Depends(requires(VIEW))):
     data = service.overview(session, actor=actor)
-    return render(request, "cockpit/home.html", {
-        "current_end": "cockpit", **data,
-        "actions": [i for i in nav_for(request, "cockpit") if i.url != "/cockpit"],
-    })
+    return render(
+        request,
+        "cockpit/home.html",
+        {
+            "current_end": "cockpit",
+            **data,
+            "actions": [i for i in nav_for(request, "cockpit") if i.url != "/cockpit"],
+        },
+    )

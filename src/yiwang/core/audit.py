@@ -21,7 +21,7 @@ import datetime as dt
 import json
 import os
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,12 +29,14 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
-from sqlalchemy import BigInteger, Connection, Index, String, Text, func, insert, select, tuple_, update
+from sqlalchemy import BigInteger, Connection, Index, String, Table, Text, func, insert, select, tuple_, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from yiwang.core import crypto
 from yiwang.core.crypto import sm3_hex
 from yiwang.core.db import Base, reading, start_writing, utcnow
+from yiwang.core.errors import Invalid
+from yiwang.core.i18n import _
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -106,8 +108,11 @@ def append_only_ddl(dialect: str) -> list[str]:
 
 
 class ActorLike(Protocol):
-    user_id: int | None
-    username: str | None
+    @property
+    def user_id(self) -> int | None: ...
+
+    @property
+    def username(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -124,19 +129,52 @@ class Origin:
     forwarded_for: tuple[str, ...] = ()
 
 
-def _canonical(entry_id: int, ts: dt.datetime, actor_id: int | None, actor_username: str | None,
-               action: str, target_type: str | None, target_id: str | None, outcome: str,
-               ip: str | None, reason: str | None, detail: str) -> str:
+def _canonical(
+    entry_id: int,
+    ts: dt.datetime,
+    actor_id: int | None,
+    actor_username: str | None,
+    action: str,
+    target_type: str | None,
+    target_id: str | None,
+    outcome: str,
+    ip: str | None,
+    reason: str | None,
+    detail: str,
+) -> str:
     return json.dumps(
-        [entry_id, ts.astimezone(dt.UTC).isoformat(timespec="microseconds"), actor_id, actor_username,
-         action, target_type, target_id, outcome, ip, reason, detail],
-        ensure_ascii=False, separators=(",", ":"),
+        [
+            entry_id,
+            ts.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+            actor_id,
+            actor_username,
+            action,
+            target_type,
+            target_id,
+            outcome,
+            ip,
+            reason,
+            detail,
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
     )
 
 
 def compute_hash(entry: AuditEntry | Any, prev_hash: str) -> str:
-    body = _canonical(entry.id, entry.ts, entry.actor_id, entry.actor_username, entry.action,
-                      entry.target_type, entry.target_id, entry.outcome, entry.ip, entry.reason, entry.detail)
+    body = _canonical(
+        entry.id,
+        entry.ts,
+        entry.actor_id,
+        entry.actor_username,
+        entry.action,
+        entry.target_type,
+        entry.target_id,
+        entry.outcome,
+        entry.ip,
+        entry.reason,
+        entry.detail,
+    )
     return sm3_hex(body + prev_hash)
 
 
@@ -152,21 +190,64 @@ def _lock_head(session: Session) -> tuple[int, str]:
         stmt = stmt.with_for_update()
     row = session.execute(stmt).first()
     if row is None:  # seeded by migration 0002: its absence is damage, not a fresh start
-        raise LedgerError("the audit ledger has no head row (audit_head id 1): run `yiwang db upgrade`; "
-                          "if it still fails the head was deleted - run `yiwang audit verify`")
+        raise LedgerError(
+            "the audit ledger has no head row (audit_head id 1): run `yiwang db upgrade`; "
+            "if it still fails the head was deleted - run `yiwang audit verify`"
+        )
     return row[0], row[1]
 
 
-def _chained_row(entry_id: int, prev_hash: str, ts: dt.datetime, *, actor: ActorLike | None, action: str,
-                 target_type: str | None = None, target_id: Any = None, outcome: str = "ok",
-                 origin: Origin | None = None, reason: str | None = None,
-                 detail: dict[str, Any] | None = None) -> dict[str, Any]:
+# The entry's short text columns and their lengths, read from the table: ``record`` fits every value to its
+# column, so no caller can overflow one with what a request brought (a 5,000-character path in
+# ``target_id``, a pasted username): PostgreSQL refuses an over-long value and the request would end in a
+# 500 with nothing recorded; SQLite would store it whole.
+_LENGTHS = {
+    c.name: c.type.length
+    for c in AuditEntry.__table__.columns
+    if isinstance(c.type, String) and c.type.length and c.name not in ("prev_hash", "hash")
+}
+CUT_MARK = "…"  # ends a value that was cut to its column
+
+
+def fit(value: Any, limit: int | None = None) -> str | None:
+    """``value`` as the ledger stores it: text, NUL characters replaced (PostgreSQL refuses them in text) and,
+    beyond ``limit`` characters, cut to ``limit`` with ``CUT_MARK`` last — recorded, never refused."""
+    if value is None:
+        return None
+    text = str(value).replace("\x00", "\ufffd")
+    if limit is not None and len(text) > limit:
+        text = text[: limit - len(CUT_MARK)] + CUT_MARK
+    return text
+
+
+def _chained_row(
+    entry_id: int,
+    prev_hash: str,
+    ts: dt.datetime,
+    *,
+    actor: ActorLike | None,
+    action: str,
+    target_type: str | None = None,
+    target_id: Any = None,
+    outcome: str = "ok",
+    origin: Origin | None = None,
+    reason: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     row = {
-        "id": entry_id, "ts": ts, "actor_id": getattr(actor, "user_id", None),
-        "actor_username": getattr(actor, "username", None), "action": action, "target_type": target_type,
-        "target_id": None if target_id is None else str(target_id), "outcome": outcome,
-        "ip": origin.ip if origin else None, "reason": reason,
-        "detail": json.dumps(_with_forwarding(detail, origin), ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str),
+        "id": entry_id,
+        "ts": ts,
+        "actor_id": getattr(actor, "user_id", None),
+        "actor_username": fit(getattr(actor, "username", None), _LENGTHS["actor_username"]),
+        "action": fit(action, _LENGTHS["action"]),
+        "target_type": fit(target_type, _LENGTHS["target_type"]),
+        "target_id": fit(target_id, _LENGTHS["target_id"]),
+        "outcome": fit(outcome, _LENGTHS["outcome"]),
+        "ip": fit(origin.ip if origin else None, _LENGTHS["ip"]),
+        "reason": fit(reason),
+        "detail": json.dumps(
+            _with_forwarding(detail, origin), ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str
+        ),
         "prev_hash": prev_hash,
     }
     row["hash"] = compute_hash(SimpleNamespace(**row), prev_hash)
@@ -183,6 +264,25 @@ def _move_head(session: Session, last_id: int, last_hash: str) -> None:
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_id=last_id, last_hash=last_hash))
 
 
+MIN_REASON, MAX_REASON = 4, 500  # characters of the reason stated for reading personal data
+
+
+def personal_read_reason(reason: str | None) -> str:
+    """The reason stated for a read of personal data, checked once for every kind of record."""
+    text = (reason or "").strip()
+    if not MIN_REASON <= len(text) <= MAX_REASON:
+        raise Invalid(
+            _(
+                "State the reason for reading personal data (%(min)s to %(max)s characters).",
+                min=MIN_REASON,
+                max=MAX_REASON,
+            ),
+            field="reason",
+            code="reason_required",
+        )
+    return text
+
+
 def record(
     session: Session,
     *,
@@ -197,9 +297,21 @@ def record(
 ) -> AuditEntry:
     """Append one entry in the caller's transaction (it commits or rolls back with the write)."""
     last_id, last_hash = _lock_head(session)
-    entry = AuditEntry(**_chained_row(last_id + 1, last_hash, utcnow(), actor=actor, action=action,
-                                      target_type=target_type, target_id=target_id, outcome=outcome,
-                                      origin=origin, reason=reason, detail=detail))
+    entry = AuditEntry(
+        **_chained_row(
+            last_id + 1,
+            last_hash,
+            utcnow(),
+            actor=actor,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            outcome=outcome,
+            origin=origin,
+            reason=reason,
+            detail=detail,
+        )
+    )
     session.add(entry)
     session.flush()
     _move_head(session, entry.id, entry.hash)
@@ -216,12 +328,15 @@ def record_many(session: Session, entries: list[dict[str, Any]]) -> int:
         row = _chained_row(last_id + 1, last_hash, now, **fields)
         rows.append(row)
         last_id, last_hash = row["id"], row["hash"]
-    session.connection().execute(insert(AuditEntry.__table__), rows)
+    table = AuditEntry.__table__
+    assert isinstance(table, Table)  # declared with columns, so a Table (typed as any FromClause)
+    session.connection().execute(insert(table), rows)
     _move_head(session, last_id, last_hash)
     return len(rows)
 
 
 # Verification ----------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class VerifyResult:
@@ -253,8 +368,16 @@ class Anchor:
         return crypto.sm2_verify(public_key, self.message(), signature)
 
     def to_json(self) -> str:
-        return json.dumps({"format": ANCHOR_FORMAT, "last_id": self.last_id, "last_hash": self.last_hash,
-                           "at": self.at, "signature": self.signature}, separators=(",", ":"))
+        return json.dumps(
+            {
+                "format": ANCHOR_FORMAT,
+                "last_id": self.last_id,
+                "last_hash": self.last_hash,
+                "at": self.at,
+                "signature": self.signature,
+            },
+            separators=(",", ":"),
+        )
 
     @classmethod
     def from_json(cls, line: str) -> Anchor:
@@ -262,8 +385,13 @@ class Anchor:
         if not isinstance(data, dict) or data.get("format") != ANCHOR_FORMAT:
             raise ValueError("not an audit anchor")
         last_id, last_hash, at, signature = data["last_id"], data["last_hash"], data["at"], data["signature"]
-        if not (isinstance(last_id, int) and last_id >= 0 and isinstance(last_hash, str)
-                and isinstance(at, str) and isinstance(signature, str)):
+        if not (
+            isinstance(last_id, int)
+            and last_id >= 0
+            and isinstance(last_hash, str)
+            and isinstance(at, str)
+            and isinstance(signature, str)
+        ):
             raise ValueError("malformed audit anchor")
         return cls(last_id, last_hash, at, signature)
 
@@ -291,9 +419,11 @@ def read_anchors(path: Path) -> list[Anchor]:
 def _iter_entries(session: Session, after: int = 0, batch: int = 5000) -> Iterator[AuditEntry]:
     last = after
     while True:
-        rows = session.execute(
-            select(AuditEntry).where(AuditEntry.id > last).order_by(AuditEntry.id).limit(batch)
-        ).scalars().all()
+        rows = (
+            session.execute(select(AuditEntry).where(AuditEntry.id > last).order_by(AuditEntry.id).limit(batch))
+            .scalars()
+            .all()
+        )
         if not rows:
             return
         yield from rows
@@ -301,8 +431,14 @@ def _iter_entries(session: Session, after: int = 0, batch: int = 5000) -> Iterat
         session.expunge_all()
 
 
-def verify(session: Session, anchors: Iterable[Anchor] = (), *, public_key: bytes | str | None = None,
-           since: Anchor | None = None, consistent: bool = False) -> VerifyResult:
+def verify(
+    session: Session,
+    anchors: Iterable[Anchor] = (),
+    *,
+    public_key: bytes | str | None = None,
+    since: Anchor | None = None,
+    consistent: bool = False,
+) -> VerifyResult:
     """Walk the chain and name the first entry that was edited, deleted or moved.
 
     The head is read first and the chain must reach it: entries appended meanwhile (visible outside
@@ -316,60 +452,78 @@ def verify(session: Session, anchors: Iterable[Anchor] = (), *, public_key: byte
     checked = 0
     for anchor in anchors:
         if public_key is None or not anchor.signed_by(public_key):
-            return VerifyResult(False, 0, None, f"the anchor of {anchor.at} (#{anchor.last_id}) does not carry a "
-                                                "valid signature of the anchor key: forged or altered")
+            return VerifyResult(
+                False,
+                0,
+                None,
+                f"the anchor of {anchor.at} (#{anchor.last_id}) does not carry a "
+                "valid signature of the anchor key: forged or altered",
+            )
         known = expected.get(anchor.last_id)
         if known is not None and known.last_hash != anchor.last_hash:
-            return VerifyResult(False, 0, anchor.last_id, f"anchors of {known.at} and {anchor.at} disagree on "
-                                                          f"entry #{anchor.last_id}: the ledger was rewritten")
+            return VerifyResult(
+                False,
+                0,
+                anchor.last_id,
+                f"anchors of {known.at} and {anchor.at} disagree on entry #{anchor.last_id}: the ledger was rewritten",
+            )
         expected.setdefault(anchor.last_id, anchor)
         checked += 1
     if head_row is None:
         return VerifyResult(False, 0, None, "the ledger head row (audit_head) is missing: deleted", anchors=checked)
     head = (head_row[0], head_row[1])
+    count, expected_id, prev_hash = 0, 1, GENESIS_HASH
 
     def broken(bad_id: int | None, problem: str) -> VerifyResult:
         return VerifyResult(False, count, bad_id, problem, head, checked)
 
-    count, expected_id, prev_hash = 0, 1, GENESIS_HASH
     if since is not None and since.last_id > 0:
         expected.setdefault(since.last_id, since)
         resume = session.get(AuditEntry, since.last_id)
         if resume is None or resume.hash != since.last_hash:
-            return broken(since.last_id, f"entry #{since.last_id}, anchored on {since.at}, is "
-                                         f"{'missing: deleted' if resume is None else 'not the one anchored: rewritten'}")
+            return broken(
+                since.last_id,
+                f"entry #{since.last_id}, anchored on {since.at}, is "
+                f"{'missing: deleted' if resume is None else 'not the one anchored: rewritten'}",
+            )
         expected_id, prev_hash = resume.id + 1, resume.hash
     head_hash = prev_hash if head[0] == expected_id - 1 else None
     for entry in _iter_entries(session, after=expected_id - 1):
         if entry.id != expected_id:
             return broken(entry.id, f"entry #{expected_id} is missing (found #{entry.id} next): deleted or renumbered")
         if entry.prev_hash != prev_hash:
-            return broken(entry.id, f"entry #{entry.id} does not link to entry #{entry.id - 1}: deleted, inserted or "
-                                    "reordered")
+            return broken(
+                entry.id, f"entry #{entry.id} does not link to entry #{entry.id - 1}: deleted, inserted or reordered"
+            )
         if compute_hash(entry, prev_hash) != entry.hash:
             return broken(entry.id, f"entry #{entry.id} content does not match its hash: edited")
-        anchor = expected.get(entry.id)
-        if anchor is not None and anchor.last_hash != entry.hash:
-            return broken(entry.id, f"entry #{entry.id} is not the one anchored on {anchor.at}: rewritten "
-                                    "(hashes recomputed)")
+        anchored = expected.get(entry.id)
+        if anchored is not None and anchored.last_hash != entry.hash:
+            return broken(
+                entry.id, f"entry #{entry.id} is not the one anchored on {anchored.at}: rewritten (hashes recomputed)"
+            )
         if entry.id == head[0]:
             head_hash = entry.hash
         prev_hash, expected_id, count = entry.hash, entry.id + 1, count + 1
     last = expected_id - 1
     top = max(expected, default=0)
     if top > last:
-        return broken(last + 1, f"the chain ends at #{last} but the anchor of {expected[top].at} saw #{top}: "
-                                "entries deleted")
+        return broken(
+            last + 1, f"the chain ends at #{last} but the anchor of {expected[top].at} saw #{top}: entries deleted"
+        )
     if 0 in expected and expected[0].last_hash != GENESIS_HASH:
         return broken(None, f"the anchor of {expected[0].at} has a wrong hash for the empty ledger")
     if head[0] > last:
-        return broken(last + 1, f"ledger head says #{head[0]} is last but the chain ends at #{last}: "
-                                "entries deleted at the end")
+        return broken(
+            last + 1, f"ledger head says #{head[0]} is last but the chain ends at #{last}: entries deleted at the end"
+        )
     if head_hash != head[1]:
         return broken(head[0], f"ledger head does not match entry #{head[0]}: the head or the entry was rewritten")
     if consistent and last > head[0]:
-        return broken(head[0] + 1, f"ledger head says #{head[0]} is last but the chain goes on to #{last}: "
-                                   "the head was moved back")
+        return broken(
+            head[0] + 1,
+            f"ledger head says #{head[0]} is last but the chain goes on to #{last}: the head was moved back",
+        )
     return VerifyResult(True, count, head=head, anchors=checked)
 
 
@@ -384,16 +538,18 @@ def snapshot(factory: sessionmaker[Session]) -> Iterator[Session]:
         try:
             bind = session.get_bind()
             joined = isinstance(bind, Connection) and bind.in_transaction()  # a session inside a caller's
-            if bind.dialect.name == "postgresql" and not joined:            # transaction sees what it sees
-                session.connection(execution_options={"isolation_level": "REPEATABLE READ",
-                                                      "postgresql_readonly": True})
+            if bind.dialect.name == "postgresql" and not joined:  # transaction sees what it sees
+                session.connection(
+                    execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+                )
             yield session
         finally:
             session.rollback()
 
 
-def verify_snapshot(factory: sessionmaker[Session], anchors: Iterable[Anchor] = (), *,
-                    public_key: bytes | str | None = None) -> VerifyResult:
+def verify_snapshot(
+    factory: sessionmaker[Session], anchors: Iterable[Anchor] = (), *, public_key: bytes | str | None = None
+) -> VerifyResult:
     """``verify`` in one snapshot: the head and the chain as of one moment, writers never blocked."""
     anchors = list(anchors)  # read before the snapshot starts, so it reaches every anchored entry
     with snapshot(factory) as session:
@@ -413,7 +569,9 @@ def anchor_keypair(settings: Settings, *, create: bool = True) -> crypto.SM2KeyP
     path = settings.home_path / KEY_FILE
     if not path.exists():
         if not create:
-            raise LedgerError(f"no anchor key: set YIWANG_AUDIT_ANCHOR_KEY or pass the public key ({path} does not exist)")
+            raise LedgerError(
+                f"no anchor key: set YIWANG_AUDIT_ANCHOR_KEY or pass the public key ({path} does not exist)"
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         draft = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}")
         fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -456,8 +614,14 @@ def write_anchor(factory: sessionmaker[Session], path: Path, keypair: crypto.SM2
         os.fsync(fd)
     finally:
         os.close(fd)
-    log.info("audit.anchor", last_id=anchor.last_id, last_hash=anchor.last_hash, at=anchor.at,
-             signature=anchor.signature, key=keypair.public_hex)
+    log.info(
+        "audit.anchor",
+        last_id=anchor.last_id,
+        last_hash=anchor.last_hash,
+        at=anchor.at,
+        signature=anchor.signature,
+        key=keypair.public_hex,
+    )
     return anchor
 
 
@@ -473,7 +637,7 @@ class AnchorJob:
         while not self.stop.is_set():
             try:
                 write_anchor(self.factory, self.path, self.keypair)
-            except Exception as exc:  # noqa: BLE001 - logged; the next round tries again
+            except Exception as exc:
                 log.error("audit.anchor.failed", error=f"{type(exc).__name__}: {exc}"[:300])
             self.stop.wait(self.seconds)
 
@@ -497,15 +661,17 @@ def anchor_in_background(app: FastAPI) -> None:
     if app.state.engine is None or not settings.audit_anchor_minutes:
         return
 
-    def start(a: FastAPI):
-        job = AnchorJob(a.state.sessionmaker, settings.audit_anchor_path, anchor_keypair(settings),
-                        settings.audit_anchor_minutes)
+    def start(a: FastAPI) -> Callable[[], None]:
+        job = AnchorJob(
+            a.state.sessionmaker, settings.audit_anchor_path, anchor_keypair(settings), settings.audit_anchor_minutes
+        )
         return job.start().close
 
     web.run_with_app(app, start)
 
 
 # Browsing --------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class AuditFilter:
@@ -541,7 +707,9 @@ def search(session: Session, flt: AuditFilter, *, limit: int = 100, before_id: i
         stmt = stmt.where(AuditEntry.ts < flt.until)
     by_time = bool(flt.since or flt.until)
     if before_id:
-        before_ts = session.execute(select(AuditEntry.ts).where(AuditEntry.id == before_id)).scalar() if by_time else None
+        before_ts = (
+            session.execute(select(AuditEntry.ts).where(AuditEntry.id == before_id)).scalar() if by_time else None
+        )
         if before_ts is not None:
             stmt = stmt.where(tuple_(AuditEntry.ts, AuditEntry.id) < tuple_(before_ts, before_id))
         else:

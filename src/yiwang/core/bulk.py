@@ -13,10 +13,12 @@ SQLite and PostgreSQL only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Dialect, Table
 
 MAX_PARAMETERS = 30000  # below SQLite's 32,766 and PostgreSQL's 65,535 bound parameters per statement
 
@@ -26,10 +28,10 @@ class Prepared:
     """Statements and their flat parameter lists, ready to run."""
 
     columns: tuple[str, ...]
-    chunks: list[tuple[str, list]]
+    chunks: list[tuple[str, list[Any]]]
     returning: tuple[str, ...]
 
-    def set_column(self, name: str, values: list) -> None:
+    def set_column(self, name: str, values: list[Any]) -> None:
         """Replace one column's values (already in driver form), row by row, e.g. ids known only later."""
         at, width = self.columns.index(name), len(self.columns)
         it = iter(values)
@@ -39,8 +41,14 @@ class Prepared:
 
 
 @lru_cache(maxsize=256)
-def _statement(dialect, table: Table, columns: tuple[str, ...], rows: int, conflict: tuple[str, ...] | None,
-               returning: tuple[str, ...]) -> str:
+def _statement(
+    dialect: Dialect,
+    table: Table,
+    columns: tuple[str, ...],
+    rows: int,
+    conflict: tuple[str, ...] | None,
+    returning: tuple[str, ...],
+) -> str:
     quote = dialect.identifier_preparer.quote
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     one = "(" + ", ".join([mark] * len(columns)) + ")"
@@ -53,22 +61,28 @@ def _statement(dialect, table: Table, columns: tuple[str, ...], rows: int, confl
 
 
 @lru_cache(maxsize=64)
-def _processors(dialect, table: Table, columns: tuple[str, ...]) -> tuple:
+def _processors(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> tuple[Callable[[Any], Any] | None, ...]:
     return tuple(table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns)
 
 
-def prepare(dialect, table: Table, rows: list[dict], *, returning: tuple[str, ...] = (),
-            conflict_do_nothing: tuple[str, ...] | None = None) -> Prepared:
+def prepare(
+    dialect: Dialect,
+    table: Table,
+    rows: list[dict[str, Any]],
+    *,
+    returning: tuple[str, ...] = (),
+    conflict_do_nothing: tuple[str, ...] | None = None,
+) -> Prepared:
     """The statements inserting ``rows`` (dicts with the same keys), values through each column's processor."""
     if dialect.name not in ("sqlite", "postgresql"):
         raise NotImplementedError(f"bulk inserts need PostgreSQL or SQLite, not {dialect.name}")
     columns = tuple(rows[0]) if rows else ()
     processors = _processors(dialect, table, columns)
     per_chunk = max(1, MAX_PARAMETERS // max(1, len(columns)))
-    chunks = []
+    chunks: list[tuple[str, list[Any]]] = []
     for start in range(0, len(rows), per_chunk):
-        chunk = rows[start:start + per_chunk]
-        params: list = []
+        chunk = rows[start : start + per_chunk]
+        params: list[Any] = []
         for row in chunk:
             if len(row) != len(columns):
                 raise ValueError(f"every row must give the same columns as the first ({len(columns)})")
@@ -79,10 +93,10 @@ def prepare(dialect, table: Table, rows: list[dict], *, returning: tuple[str, ..
     return Prepared(columns, chunks, returning)
 
 
-def run(conn: Connection, prepared: Prepared) -> list[tuple]:
+def run(conn: Connection, prepared: Prepared) -> list[tuple[Any, ...]]:
     """Execute prepared inserts; returns the ``returning`` columns of the rows written (driver values;
     with ``conflict_do_nothing``, rows that hit the conflict are not returned)."""
-    out: list[tuple] = []
+    out: list[tuple[Any, ...]] = []
     for sql, params in prepared.chunks:
         result = conn.exec_driver_sql(sql, tuple(params))
         if prepared.returning:
@@ -90,6 +104,15 @@ def run(conn: Connection, prepared: Prepared) -> list[tuple]:
     return out
 
 
-def insert_values(conn: Connection, table: Table, rows: list[dict], **options) -> list[tuple]:
+def insert_values(
+    conn: Connection,
+    table: Table,
+    rows: list[dict[str, Any]],
+    *,
+    returning: tuple[str, ...] = (),
+    conflict_do_nothing: tuple[str, ...] | None = None,
+) -> list[tuple[Any, ...]]:
     """``prepare`` and ``run`` in one step."""
-    return run(conn, prepare(conn.dialect, table, rows, **options)) if rows else []
+    if not rows:
+        return []
+    return run(conn, prepare(conn.dialect, table, rows, returning=returning, conflict_do_nothing=conflict_do_nothing))

@@ -56,18 +56,14 @@ class Settings(BaseSettings):
         description="SM4 key (32 hex digits) that encrypts sensitive columns at rest; "
         "required outside the demo profile.",
     )
-    demo_password: str = Field(
-        DEMO_PASSWORD, description="Password of every demo account (demo profile only)."
-    )
+    demo_password: str = Field(DEMO_PASSWORD, description="Password of every demo account (demo profile only).")
     host: str = Field("127.0.0.1", description="Address `yiwang up` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `yiwang up` listens on.")
     workers: int = Field(1, ge=1, le=64, description="Web worker processes started by `yiwang up`.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
     log_format: Literal["json", "console"] = Field("json", description="Structured log output format.")
     session_hours: int = Field(8, ge=1, le=720, description="Lifetime of a browser session, in hours.")
-    access_token_minutes: int = Field(
-        60, ge=1, le=1440, description="Lifetime of an OAuth2 access token, in minutes."
-    )
+    access_token_minutes: int = Field(60, ge=1, le=1440, description="Lifetime of an OAuth2 access token, in minutes.")
     login_max_failures: int = Field(
         5, ge=1, le=100, description="Failed logins for one username or address before it is throttled."
     )
@@ -104,12 +100,12 @@ class Settings(BaseSettings):
     )
 
     @model_validator(mode="after")
-    def _check_trusted_proxies(self) -> "Settings":
+    def _check_trusted_proxies(self) -> Settings:
         _parse_networks(self.trusted_proxies)  # ValueError (a clear message) on a bad entry
         return self
 
     @model_validator(mode="after")
-    def _refuse_default_secrets(self) -> "Settings":
+    def _refuse_default_secrets(self) -> Settings:
         if self.profile == "demo":
             return self
         problems = []
@@ -122,7 +118,7 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _check_data_key(self) -> "Settings":
+    def _check_data_key(self) -> Settings:
         try:
             key = bytes.fromhex(self.data_key)
         except ValueError:
@@ -169,7 +165,9 @@ def _parse_networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6N
             try:
                 out.append(ipaddress.ip_network(part.strip(), strict=False))
             except ValueError:
-                raise ValueError(f"YIWANG_TRUSTED_PROXIES: {part.strip()[:60]!r} is not an address or a CIDR network")
+                raise ValueError(
+                    f"YIWANG_TRUSTED_PROXIES: {part.strip()[:60]!r} is not an address or a CIDR network"
+                ) from None
     return tuple(out)
 
 

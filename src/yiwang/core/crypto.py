@@ -29,6 +29,7 @@ class CryptoError(ValueError):
 
 # SM3 -----------------------------------------------------------------------
 
+
 def sm3(data: bytes) -> bytes:
     digest = hashes.Hash(hashes.SM3())
     digest.update(data)
@@ -52,6 +53,7 @@ def constant_time_equal(a: bytes | str, b: bytes | str) -> bool:
 
 
 # SM4-GCM -------------------------------------------------------------------
+
 
 def _check_sm4_key(key: bytes) -> None:
     if len(key) != SM4_KEY_BYTES:
@@ -98,6 +100,7 @@ def decrypt_text(key: bytes, token: str) -> str:
 
 # SM2 -----------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class SM2KeyPair:
     public_key: bytes  # 64 bytes: X || Y
@@ -124,7 +127,8 @@ def _public_key(key: bytes | str) -> bytes:
 
 def sm2_sign(keypair: SM2KeyPair, message: bytes, signer_id: bytes = SM2_DEFAULT_ID) -> bytes:
     """Sign ``message`` (Z-value with ``signer_id`` included, per GB/T 32918); DER signature."""
-    return gmssl_pyx.sm2_sign(keypair.private_key, keypair.public_key, message, signer_id=signer_id)
+    signature: bytes = gmssl_pyx.sm2_sign(keypair.private_key, keypair.public_key, message, signer_id=signer_id)
+    return signature
 
 
 def sm2_verify(public_key: bytes | str, message: bytes, signature: bytes, signer_id: bytes = SM2_DEFAULT_ID) -> bool:

@@ -1,10 +1,10 @@
 """Short garbage-collector pauses in the web processes.
 
-A web worker holds ~350,000 long-lived container objects after start-up (modules, SQLAlchemy,
-pydantic and FastAPI metadata, the triage model). CPython's full collection walks every one
-of them with the GIL held — 200-250 ms on the reference machine — and under load it ran every
-few seconds, stalling every request in flight of that process (measured: the p99 of intake at
-1,000 cases/s went from ~70 ms to ~140-250 ms whenever one landed in the run).
+A web worker holds hundreds of thousands of long-lived container objects after start-up (modules,
+SQLAlchemy, pydantic and FastAPI metadata, the triage model). CPython's full collection walks every
+one of them with the GIL held, and under load it ran every few seconds, stalling every request in
+flight of that process and doubling the intake p99 whenever one landed in a run (the figures are in
+README's event center benchmark).
 
 ``freeze()`` moves what exists into the permanent generation (``gc.freeze``), so later
 collections walk only the objects made since. Frozen objects are still freed by reference

@@ -11,6 +11,7 @@ import contextvars
 import functools
 import io
 from importlib import resources
+from importlib.resources.abc import Traversable
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -23,7 +24,7 @@ LOCALE_LABELS = {"zh_CN": "中文", "en": "English"}
 _current: contextvars.ContextVar[str] = contextvars.ContextVar("yiwang_locale", default=DEFAULT_LOCALE)
 
 
-def catalog_path(locale: str):
+def catalog_path(locale: str) -> Traversable:
     return resources.files("yiwang") / "locale" / locale / "LC_MESSAGES" / "messages.po"
 
 
@@ -40,7 +41,7 @@ def translations(locale: str) -> NullTranslations:
     return Translations(fp=buf)
 
 
-def set_locale(locale: str) -> contextvars.Token:
+def set_locale(locale: str) -> contextvars.Token[str]:
     return _current.set(locale if locale in LOCALES else DEFAULT_LOCALE)
 
 
@@ -48,12 +49,12 @@ def get_locale() -> str:
     return _current.get()
 
 
-def gettext(message: str, **params) -> str:
+def gettext(message: str, **params: object) -> str:
     text = translations(get_locale()).gettext(message)
     return text % params if params else text
 
 
-def ngettext(singular: str, plural: str, n: int, **params) -> str:
+def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
     text = translations(get_locale()).ngettext(singular, plural, n)
     params.setdefault("num", n)
     return text % params

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import overload
 
 
 def keep_ends(value: str | None, first: int, last: int, char: str = "*") -> str | None:
@@ -54,22 +55,37 @@ _RULES: list[tuple[re.Pattern[str], int, int, str | None]] = [
     # resident ID, old 15 digits (6 region, 6 birth date yymmdd, 3 sequence)
     (re.compile(_NUM + r"[1-9][0-9]{7}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}" + _END), 6, 3, None),
     # mobile, optionally +86 / 86 and grouped 3-4-4
-    (re.compile(_NUM + r"(?:\+?86" + _SEP + r")?1[3-9][0-9]" + _SEP + r"[0-9]{4}" + _SEP + r"[0-9]{4}" + _END),
-     3, 4, None),
+    (
+        re.compile(_NUM + r"(?:\+?86" + _SEP + r")?1[3-9][0-9]" + _SEP + r"[0-9]{4}" + _SEP + r"[0-9]{4}" + _END),
+        3,
+        4,
+        None,
+    ),
     # landline with its area code: 0512-57301234, (0512)57301234, 010 12345678
     (re.compile(_NUM + r"(?:\(0[0-9]{2,3}\)|0[0-9]{2,3})" + _SEP + r"[2-9][0-9]{6,7}" + _END), 4, 2, None),
     # landline without area code, after a word that says so: 电话57301234
-    (re.compile(r"(?:(?<=电话)|(?<=座机)|(?<=固话)|(?<=联系)|(?<=[Tt]el)|(?<=TEL))[:：]?\s?[2-9][0-9]{6,7}" + _END),
-     1, 2, None),
+    (
+        re.compile(r"(?:(?<=电话)|(?<=座机)|(?<=固话)|(?<=联系)|(?<=[Tt]el)|(?<=TEL))[:：]?\s?[2-9][0-9]{6,7}" + _END),
+        1,
+        2,
+        None,
+    ),
     # a flat's door number (the building may stay: it says where the drain is): 304室, 1201户
     (re.compile(_NUM + r"[0-9]{2,5}(?=室|户)"), 0, 0, None),
     # licence plate: 苏E12345, 苏E·12345, new energy 苏ED12345 / 苏E12345D
-    (re.compile(f"[{_PROVINCES}]" + r"[A-HJ-NP-Z][·\- ]?[A-HJ-NP-Z0-9]{4,5}[A-HJ-NP-Z0-9挂学警]" + r"(?![0-9A-Za-z])"), 2, 0, None),
+    (
+        re.compile(
+            f"[{_PROVINCES}]" + r"[A-HJ-NP-Z][·\- ]?[A-HJ-NP-Z0-9]{4,5}[A-HJ-NP-Z0-9挂学警]" + r"(?![0-9A-Za-z])"
+        ),
+        2,
+        0,
+        None,
+    ),
 ]
 
 
-def _luhn(digits: str) -> bool:
-    digits = [int(c) for c in digits if c.isdigit()]
+def _luhn(text: str) -> bool:
+    digits = [int(c) for c in text if c.isdigit()]
     if not 13 <= len(digits) <= 19:
         return False
     total = 0
@@ -80,6 +96,12 @@ def _luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
+@overload
+def redact(text: str, char: str = "*") -> str: ...
+@overload
+def redact(text: None, char: str = "*") -> None: ...
+@overload
+def redact(text: str | None, char: str = "*") -> str | None: ...
 def redact(text: str | None, char: str = "*") -> str | None:
     """``text`` with personal data masked: ``电话１３８１２３４５６７８`` → ``电话１３８****５６７８``."""
     if not text:
@@ -91,13 +113,15 @@ def redact(text: str | None, char: str = "*") -> str | None:
             if check == "luhn" and not _luhn(m.group(0)):
                 continue
             inner = [i for i in range(*m.span()) if work[i].isalnum()]  # separators stay visible
-            hidden.update(inner[first:len(inner) - last])
+            hidden.update(inner[first : len(inner) - last])
         work = "".join(char if i in hidden else c for i, c in enumerate(work))  # later rules skip masked spans
     return "".join(char if i in hidden else c for i, c in enumerate(text))
 
 
-_DOOR = re.compile(r"[0-9０-９一二三四五六七八九十百零〇A-Za-zＡ-Ｚ#＃\-－—]+\s*"
-                   r"(?:号楼|号院|号|弄|栋|幢|座|单元|室|楼|层|户|排|支弄|门)")
+_DOOR = re.compile(
+    r"[0-9０-９一二三四五六七八九十百零〇A-Za-zＡ-Ｚ#＃\-－—]+\s*"
+    r"(?:号楼|号院|号|弄|栋|幢|座|单元|室|楼|层|户|排|支弄|门)"
+)
 
 
 def coarse_address(address: str | None) -> str | None:
@@ -108,6 +132,6 @@ def coarse_address(address: str | None) -> str | None:
     if not address:
         return address
     m = _DOOR.search(address)
-    cut = address[:m.start()] if m else address
+    cut = address[: m.start()] if m else address
     cut = redact(cut).rstrip(" ,，、-－(（")
     return cut or None

@@ -36,8 +36,9 @@ IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID, description="A positive 6
 IdField = Annotated[int, Field(ge=1, le=MAX_ID)]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="Rows to skip (at most 2^63-1).")]
 DayQuery = Annotated[dt.date | None, Query(ge=DAY_MIN, le=DAY_MAX, description=f"A date {_DAYS}.")]
-MomentQuery = Annotated[dt.datetime | None, Query(ge=MOMENT_MIN, le=MOMENT_MAX,
-                                                  description=f"A date-time {_DAYS} (UTC).")]
+MomentQuery = Annotated[
+    dt.datetime | None, Query(ge=MOMENT_MIN, le=MOMENT_MAX, description=f"A date-time {_DAYS} (UTC).")
+]
 
 
 def check_id(value: int, field: str) -> int:
@@ -55,6 +56,13 @@ def check_moment(value: dt.datetime, field: str) -> dt.datetime:
     except OverflowError:  # comparing needs UTC offsets applied: year 1 at +14:00 has none
         inside = False
     if not inside:
-        raise Invalid(_("%(field)s must lie between %(start)s and %(end)s.", field=field,
-                        start=DAY_MIN.isoformat(), end=DAY_MAX.isoformat()), field=field)
+        raise Invalid(
+            _(
+                "%(field)s must lie between %(start)s and %(end)s.",
+                field=field,
+                start=DAY_MIN.isoformat(),
+                end=DAY_MAX.isoformat(),
+            ),
+            field=field,
+        )
     return value

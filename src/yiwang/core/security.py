@@ -1,7 +1,9 @@
 """Passwords, tokens, the acting user (Actor), permissions and data-scope filters.
 
-Roles grant permissions; domains add their own grants at registration time through
-``grant`` (core never imports a domain). Every role also carries a data scope:
+Roles grant permissions. Each domain declares, as data, the permissions it owns, the roles it
+defines and its grants: a ``Declaration`` passed to ``declare`` in its ``roles.py`` (core never
+imports a domain). ``matrix_markdown`` renders roles × permissions × scope for the README.
+Every role also carries a data scope:
 
 - ``all``        — the whole city (big-data bureau admin, city leader)
 - ``department`` — records of the caller's department and its sub-departments
@@ -16,12 +18,13 @@ from __future__ import annotations
 
 import enum
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ColumnElement, and_, false, or_, true
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, false, or_, true
 
 from yiwang.core.crypto import sm3_hex
 from yiwang.core.errors import AccessDenied
@@ -61,6 +64,7 @@ def burn_password_check(password: str) -> None:
 
 # Tokens ----------------------------------------------------------------------
 
+
 def new_token(prefix: str = "yw") -> str:
     """A random bearer secret; only its digest is stored."""
     return f"{prefix}_{secrets.token_urlsafe(32)}"
@@ -71,6 +75,7 @@ def token_digest(token: str) -> str:
 
 
 # Roles, permissions, scopes ---------------------------------------------------
+
 
 class ScopeKind(enum.StrEnum):
     ALL = "all"
@@ -87,19 +92,80 @@ class RoleInfo:
     staff: bool = True
 
 
+@dataclass(frozen=True)
+class PermissionInfo:
+    key: str
+    label: str  # what the permission allows, in English (the README's matrix; not shown in the UI)
+    domain: str  # the one domain that owns (declares) it
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """What one domain adds to the roles, as data (its ``roles.py`` fills one and passes it to ``declare``).
+
+    ``permissions``: the permissions the domain owns, key → what it allows (English). A permission
+    has exactly one owner; others grant it by key. ``roles``: roles the domain defines.
+    ``grants``: role key → permissions granted to it (the domain's own or a lower domain's).
+    """
+
+    domain: str
+    permissions: Mapping[str, str] = field(default_factory=dict)
+    roles: tuple[RoleInfo, ...] = ()
+    grants: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
 _ROLES: dict[str, RoleInfo] = {}
 _GRANTS: dict[str, set[str]] = {}
+_PERMISSIONS: dict[str, PermissionInfo] = {}
+_ROLE_OWNER: dict[str, str] = {}
+_DECLARED: dict[str, Declaration] = {}
 
 
-def define_role(key: str, label: str, scope: ScopeKind, *, staff: bool = True) -> None:
-    _ROLES[key] = RoleInfo(key, label, scope, staff)
-    _GRANTS.setdefault(key, set())
+def declare(decl: Declaration) -> Declaration:
+    """The one hook by which a domain defines permissions, roles and grants; called once, at the import of the
+    domain's ``roles.py`` (so services work outside the web app too). Declaring the same thing again changes
+    nothing; a permission or role owned by another domain, a grant of an undeclared permission or to an
+    unknown role raises ``ValueError`` (the import fails, before any request)."""
+    if decl.domain in _DECLARED:
+        if _DECLARED[decl.domain] == decl:
+            return decl
+        raise ValueError(f"domain {decl.domain!r} declared its roles twice, differently")
+    twice = [k for k in decl.permissions if k in _PERMISSIONS]
+    if twice:
+        raise ValueError(
+            f"{decl.domain}: permission(s) {twice} already declared by "
+            f"{sorted({_PERMISSIONS[k].domain for k in twice})}"
+        )
+    roles_twice = [r.key for r in decl.roles if r.key in _ROLES]
+    if roles_twice:
+        raise ValueError(f"{decl.domain}: role(s) {roles_twice} already defined")
+    known = set(_PERMISSIONS) | set(decl.permissions)
+    for role, perms in decl.grants.items():
+        if role not in _ROLES and role not in {r.key for r in decl.roles}:
+            raise ValueError(f"{decl.domain}: grant to unknown role {role!r}")
+        undeclared = [p for p in perms if p not in known]
+        if undeclared:
+            raise ValueError(f"{decl.domain}: grant of undeclared permission(s) {undeclared} to {role!r}")
+    for key, label in decl.permissions.items():
+        _PERMISSIONS[key] = PermissionInfo(key, label, decl.domain)
+    for info in decl.roles:
+        _ROLES[info.key] = info
+        _ROLE_OWNER[info.key] = decl.domain
+        _GRANTS.setdefault(info.key, set())
+    for role, perms in decl.grants.items():
+        _GRANTS[role].update(perms)
+    _DECLARED[decl.domain] = decl
+    return decl
 
 
-def grant(role: str, *permissions: str) -> None:
-    if role not in _ROLES:
-        raise KeyError(f"unknown role {role!r}")
-    _GRANTS[role].update(permissions)
+def permissions() -> dict[str, PermissionInfo]:
+    """Every declared permission, by key."""
+    return dict(_PERMISSIONS)
+
+
+def grants() -> dict[str, frozenset[str]]:
+    """Role key → the permissions it holds (from every domain's declaration)."""
+    return {role: frozenset(perms) for role, perms in _GRANTS.items()}
 
 
 def roles() -> dict[str, RoleInfo]:
@@ -122,7 +188,39 @@ def scopes_for(role_keys: Iterable[str]) -> frozenset[ScopeKind]:
     return frozenset(_ROLES[k].scope for k in role_keys if k in _ROLES)
 
 
+SCOPE_WORDS = {
+    ScopeKind.ALL: "city",
+    ScopeKind.DEPARTMENT: "department",
+    ScopeKind.REGION: "region",
+    ScopeKind.SELF: "own",
+}
+
+
+def matrix_markdown(domain_order: Iterable[str] = ()) -> str:
+    """Roles × permissions × scope as Markdown, from the declarations (English; the README's table).
+
+    One row per permission, grouped by the domain that owns it (domains in ``domain_order``, then by name);
+    one column per role, in the order their domains define them. A cell names the data scope in which the
+    role holds the permission (``city``, ``department``, ``region``, ``own``); empty: not held.
+    """
+    order = list(dict.fromkeys([*domain_order, *sorted(_DECLARED)]))
+    role_keys = [r.key for d in order if d in _DECLARED for r in _DECLARED[d].roles]
+    perms = sorted(_PERMISSIONS.values(), key=lambda p: (order.index(p.domain), p.key))
+    lines = ["| role | label | scope |", "|---|---|---|"]
+    lines += [f"| `{k}` | {_ROLES[k].label} | {SCOPE_WORDS[_ROLES[k].scope]} |" for k in role_keys]
+    lines += [
+        "",
+        "| permission | allows | " + " | ".join(f"`{k}`" for k in role_keys) + " |",
+        "|---|---|" + "---|" * len(role_keys),
+    ]
+    for p in perms:
+        cells = [SCOPE_WORDS[_ROLES[k].scope] if p.key in _GRANTS[k] else "" for k in role_keys]
+        lines.append(f"| `{p.key}` | {p.label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 # The acting user ------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -139,15 +237,16 @@ class Actor:
     region_code: str | None = None
     region_name: str | None = None
     auth_method: str = "session"  # session | token | system
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions or "*" in self.permissions
 
     def require(self, permission: str) -> None:
         if not self.can(permission):
-            raise AccessDenied(_("You do not have the permission for this action (%(perm)s).", perm=permission),
-                               permission=permission)
+            raise AccessDenied(
+                _("You do not have the permission for this action (%(perm)s).", perm=permission), permission=permission
+            )
 
     @property
     def sees_everything(self) -> bool:
@@ -172,20 +271,26 @@ class Actor:
 
 
 SYSTEM_ACTOR = Actor(
-    user_id=None, username="system", display_name="system", kind="system",
-    scopes=frozenset({ScopeKind.ALL}), permissions=frozenset({"*"}), auth_method="system",
+    user_id=None,
+    username="system",
+    display_name="system",
+    kind="system",
+    scopes=frozenset({ScopeKind.ALL}),
+    permissions=frozenset({"*"}),
+    auth_method="system",
 )
 """The platform itself (CLI commands, background jobs): sees everything, may do anything."""
 
 
 # Data scope ------------------------------------------------------------------
 
+
 def scope_filter(
     actor: Actor,
     *,
-    region_col=None,
-    department_col=None,
-    owner_col=None,
+    region_col: SQLColumnExpression[Any] | None = None,
+    department_col: SQLColumnExpression[Any] | None = None,
+    owner_col: SQLColumnExpression[Any] | None = None,
 ) -> ColumnElement[bool]:
     """SQL condition limiting rows to the actor's data scope.
 
@@ -194,7 +299,7 @@ def scope_filter(
     """
     if actor.sees_everything:
         return true()
-    clauses = []
+    clauses: list[ColumnElement[bool]] = []
     if ScopeKind.DEPARTMENT in actor.scopes and department_col is not None and actor.department_ids:
         clauses.append(department_col.in_(sorted(actor.department_ids)))
     if ScopeKind.REGION in actor.scopes and region_col is not None and actor.region_code:
@@ -239,7 +344,7 @@ def digit_upper_bound(prefix: str) -> str | None:
     return head[:-1] + str(int(head[-1]) + 1) if head else None
 
 
-def prefix_range(col, prefix: str) -> ColumnElement[bool]:
+def prefix_range(col: SQLColumnExpression[Any], prefix: str) -> ColumnElement[bool]:
     """``col`` starts with ``prefix``, as a range ``col >= prefix AND col < next`` that a B-tree index serves.
 
     ``LIKE 'prefix%'`` cannot use an ordinary index on PostgreSQL (unless the collation is C or the index
@@ -264,12 +369,14 @@ def in_scope(
         return True
     if ScopeKind.DEPARTMENT in actor.scopes and department_id is not None and department_id in actor.department_ids:
         return True
-    if (ScopeKind.REGION in actor.scopes and region_code and actor.region_code
-            and region_code.startswith(actor.region_code)):
+    if (
+        ScopeKind.REGION in actor.scopes
+        and region_code
+        and actor.region_code
+        and region_code.startswith(actor.region_code)
+    ):
         return True
-    if ScopeKind.SELF in actor.scopes and owner_id is not None and owner_id == actor.user_id:
-        return True
-    return False
+    return bool(ScopeKind.SELF in actor.scopes and owner_id is not None and owner_id == actor.user_id)
 
 
 def region_in_scope(actor: Actor, region_code: str) -> bool:

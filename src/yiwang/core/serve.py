@@ -2,9 +2,8 @@
 
 uvicorn's ``--workers`` shares one listening socket: every worker waits on it, the first to
 wake accepts everything queued, and a burst of new keep-alive connections can all land in
-one process (measured: 64 load-generator connections split 64/0, 40/24 or 32/32 from one
-run to the next; with 64/0 one process — one GIL — served 1,000 cases/s alone while the other
-idled, and p99 doubled). Here each worker binds its own socket with ``SO_REUSEPORT``, so the
+one process: then one process — one GIL — serves the whole load while the other idles, and the
+p99 doubles (README's event center benchmark). Here each worker binds its own socket with ``SO_REUSEPORT``, so the
 kernel spreads connections over the workers by a hash of their addresses. The parent only
 supervises: it restarts a worker that dies and stops them all on SIGINT or SIGTERM.
 """
@@ -15,6 +14,8 @@ import multiprocessing
 import signal
 import socket
 import threading
+from multiprocessing.context import SpawnProcess
+from types import FrameType
 
 import structlog
 
@@ -32,8 +33,16 @@ def serve(host: str, port: int, workers: int, log_level: str) -> int:
     if workers <= 1 or not hasattr(socket, "SO_REUSEPORT"):
         import uvicorn
 
-        uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, log_level=log_level, access_log=False,
-                    proxy_headers=False)
+        uvicorn.run(
+            APP,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            access_log=False,
+            proxy_headers=False,
+        )
         return 0
     return Supervisor(host, port, workers, log_level).run()
 
@@ -57,20 +66,21 @@ def _worker(host: str, port: int, log_level: str, app: str, factory: bool) -> No
 
 
 class Supervisor:
-    def __init__(self, host: str, port: int, workers: int, log_level: str, app: str = APP,
-                 factory: bool = True) -> None:
+    def __init__(
+        self, host: str, port: int, workers: int, log_level: str, app: str = APP, factory: bool = True
+    ) -> None:
         self.args = (host, port, log_level, app, factory)
         self.count = workers
         self.context = multiprocessing.get_context("spawn")
-        self.processes: list = []
+        self.processes: list[SpawnProcess] = []
         self.stopping = threading.Event()
 
-    def _start(self):
+    def _start(self) -> SpawnProcess:
         process = self.context.Process(target=_worker, args=self.args, name="yiwang-worker")
         process.start()
         return process
 
-    def _stop(self, signum, _frame) -> None:
+    def _stop(self, signum: int, _frame: FrameType | None) -> None:
         self.stopping.set()
 
     def run(self) -> int:

@@ -15,13 +15,13 @@ import re
 import secrets
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from hashlib import sha256
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy.exc
@@ -35,10 +35,15 @@ from prometheus_client import Counter, Histogram
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from yiwang.core import db, i18n, security
+from yiwang.core import i18n, security, sqlite_tx
 from yiwang.core.audit import Origin
 from yiwang.core.errors import AccessDenied, NotAuthenticated, YiwangError
 from yiwang.core.i18n import N_, _
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from yiwang.core.config import Settings
 
 log = structlog.get_logger("yiwang.web")
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -52,7 +57,9 @@ API_PREFIXES = ("/api/", "/open311/", "/healthz", "/metrics")
 
 HTTP_REQUESTS = Counter("yiwang_http_requests_total", "HTTP requests", ["method", "route", "status"])
 HTTP_LATENCY = Histogram(
-    "yiwang_http_request_duration_seconds", "HTTP request latency", ["route"],
+    "yiwang_http_request_duration_seconds",
+    "HTTP request latency",
+    ["route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 
@@ -66,7 +73,7 @@ def run_with_app(app: FastAPI, start: Callable[[FastAPI], Callable[[], None] | N
     previous = app.router.lifespan_context
 
     @asynccontextmanager
-    async def lifespan(a):
+    async def lifespan(a: FastAPI) -> AsyncIterator[Any]:  # yields what ``previous`` yields: None or a state
         stop = start(a)
         try:
             async with previous(a) as state:
@@ -112,7 +119,9 @@ def get_templates() -> Jinja2Templates:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        _env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
+        _env.install_gettext_callables(  # type: ignore[attr-defined]  # added at runtime by jinja2.ext.i18n
+            i18n.gettext, i18n.ngettext, newstyle=True
+        )
         _env.globals.update(
             csrf_token=csrf_token,
             nav=nav_for,
@@ -144,6 +153,7 @@ def static_url(path: str) -> str:
 
 
 # Menus of the three ends ----------------------------------------------------
+
 
 @dataclass(frozen=True)
 class End:
@@ -184,9 +194,9 @@ def nav_for(request: Request, end: str) -> list[NavItem]:
     for item in _nav:
         if item.end != end:
             continue
-        if item.permission == "public":
-            out.append(item)
-        elif actor is not None and (item.permission is None or actor.can(item.permission)):
+        if item.permission == "public" or (
+            actor is not None and (item.permission is None or actor.can(item.permission))
+        ):
             out.append(item)
     return out
 
@@ -205,8 +215,10 @@ def end_allowed(request: Request, end: str) -> bool:
 
 # CSRF ------------------------------------------------------------------------
 
+
 def _secret(request: Request) -> bytes:
-    return request.app.state.settings.secret_key.encode()
+    settings: Settings = request.app.state.settings
+    return settings.secret_key.encode()
 
 
 def csrf_seed(request: Request) -> str:
@@ -249,11 +261,17 @@ async def verify_csrf(request: Request) -> None:
             value = form.get(CSRF_FIELD)
             sent = value if isinstance(value, str) else None
     if not sent or not hmac.compare_digest(sent, csrf_token(request)):
-        raise AccessDenied(_("The form has expired or did not come from this site (CSRF check failed). "
-                             "Reload the page and try again."), code="csrf_failed")
+        raise AccessDenied(
+            _(
+                "The form has expired or did not come from this site (CSRF check failed). "
+                "Reload the page and try again."
+            ),
+            code="csrf_failed",
+        )
 
 
 # Request helpers ------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ClientAddress:
@@ -274,7 +292,7 @@ def _hop(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     """One ``X-Forwarded-For`` entry as an address (``[v6]:port`` and ``v4:port`` too), None if it is none."""
     value = value.strip()
     if value.startswith("[") and "]" in value:
-        value = value[1:value.index("]")]
+        value = value[1 : value.index("]")]
     elif value.count(":") == 1:
         value = value.split(":", 1)[0]
     try:
@@ -283,8 +301,9 @@ def _hop(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
-def client_address(scope: Any, trusted: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None = None
-                   ) -> ClientAddress:
+def client_address(
+    scope: Any, trusted: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None = None
+) -> ClientAddress:
     """THE client address of an ASGI request (the FastAPI app and the lean intake front both use it).
 
     ``X-Forwarded-For`` counts only when the direct peer is one of ``YIWANG_TRUSTED_PROXIES``; the
@@ -350,7 +369,7 @@ def register_body_limit(path_pattern: str, limit_mb: Callable[[Any], int]) -> No
         _body_limits.append((compiled, limit_mb))
 
 
-def body_limit_bytes(settings: Any, path: str) -> int:
+def body_limit_bytes(settings: Settings, path: str) -> int:
     for pattern, limit_mb in _body_limits:
         if pattern.match(path):
             return limit_mb(settings) * 1024 * 1024
@@ -360,23 +379,30 @@ def body_limit_bytes(settings: Any, path: str) -> int:
 def install_middleware(app: FastAPI) -> None:
 
     @app.middleware("http")
-    async def context_middleware(request: Request, call_next):
+    async def context_middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         token = i18n.set_locale(i18n.pick_locale(request.cookies.get(LANG_COOKIE)))
-        reads = db.reads_first(request.method in ("GET", "HEAD"))
+        reads = sqlite_tx.mostly_reading(request.method in ("GET", "HEAD"))
         request.state.request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         started = time.perf_counter()
         length = request.headers.get("content-length")
         try:
             limit = body_limit_bytes(app.state.settings, request.url.path)
             if length and length.isdigit() and int(length) > limit:
-                response = error_response(request, 413, "payload_too_large",
-                                          _("The request is too large (limit %(mb)s MB).", mb=limit >> 20))
+                response = error_response(
+                    request, 413, "payload_too_large", _("The request is too large (limit %(mb)s MB).", mb=limit >> 20)
+                )
             else:
                 response = await call_next(request)
             new_cookie = getattr(request.state, "new_csrf_cookie", None)
             if new_cookie and not request.cookies.get(CSRF_COOKIE):
-                response.set_cookie(CSRF_COOKIE, new_cookie, httponly=True, samesite="lax",
-                                    secure=app.state.settings.secure_cookies, path="/")
+                response.set_cookie(
+                    CSRF_COOKIE,
+                    new_cookie,
+                    httponly=True,
+                    samesite="lax",
+                    secure=app.state.settings.secure_cookies,
+                    path="/",
+                )
             response.headers["x-request-id"] = request.state.request_id
             response.headers.setdefault("x-content-type-options", "nosniff")
             response.headers.setdefault("referrer-policy", "same-origin")
@@ -392,14 +418,21 @@ def install_middleware(app: FastAPI) -> None:
             HTTP_LATENCY.labels(route_path).observe(elapsed)
             actor = getattr(request.state, "actor", None)
             if not request.url.path.startswith("/static/"):
-                log.info("request", method=request.method, path=request.url.path, status=status,
-                         ms=round(elapsed * 1000, 2), request_id=request.state.request_id,
-                         user=getattr(actor, "username", None))
+                log.info(
+                    "request",
+                    method=request.method,
+                    path=request.url.path,
+                    status=status,
+                    ms=round(elapsed * 1000, 2),
+                    request_id=request.state.request_id,
+                    user=getattr(actor, "username", None),
+                )
             i18n._current.reset(token)
-            db._reads_first.reset(reads)
+            sqlite_tx.end_marking(reads)
 
 
 # Errors ----------------------------------------------------------------------
+
 
 def error_response(request: Request, status: int, code: str, message: str, **extra: Any) -> Response:
     if wants_json(request):
@@ -408,8 +441,7 @@ def error_response(request: Request, status: int, code: str, message: str, **ext
         return JSONResponse(body, status_code=status)
     if status == 401:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-    return render(request, "core/error.html", {"status": status, "message": message, "code": code},
-                  status_code=status)
+    return render(request, "core/error.html", {"status": status, "message": message, "code": code}, status_code=status)
 
 
 def _record_denial(request: Request, exc: YiwangError) -> None:
@@ -417,19 +449,27 @@ def _record_denial(request: Request, exc: YiwangError) -> None:
     from yiwang.core import audit
 
     factory = request.app.state.sessionmaker
-    session = getattr(request.state, "db", None)
+    session: Session | None = getattr(request.state, "db", None)
     own = session is None
-    if own:
+    if session is None:
         session = factory()
     try:
         session.rollback()
         actor = getattr(request.state, "actor", None)
         audit.record(
-            session, actor=actor, action="access.denied", outcome="denied",
-            target_type="route", target_id=f"{request.method} {request.url.path}",
+            session,
+            actor=actor,
+            action="access.denied",
+            outcome="denied",
+            target_type="route",
+            target_id=f"{request.method} {request.url.path}",
             origin=origin(request),
-            detail={"code": exc.code, "status": exc.status_code, "message": exc.message,
-                    **{k: v for k, v in exc.detail.items() if isinstance(v, str | int | float | bool)}},
+            detail={
+                "code": exc.code,
+                "status": exc.status_code,
+                "message": exc.message,
+                **{k: v for k, v in exc.detail.items() if isinstance(v, str | int | float | bool)},
+            },
         )
         session.commit()
     finally:
@@ -439,15 +479,16 @@ def _record_denial(request: Request, exc: YiwangError) -> None:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(YiwangError)
-    async def _yiwang_error(request: Request, exc: YiwangError):
+    async def _yiwang_error(request: Request, exc: YiwangError) -> Response:
         if isinstance(exc, AccessDenied | NotAuthenticated) and not exc.detail.get("audited"):
             _record_denial(request, exc)
         else:
             db = getattr(request.state, "db", None)
             if db is not None:
                 db.rollback()
-        response = error_response(request, exc.status_code, exc.code, exc.message,
-                                  **{k: v for k, v in exc.detail.items() if k != "audited"})
+        response = error_response(
+            request, exc.status_code, exc.code, exc.message, **{k: v for k, v in exc.detail.items() if k != "audited"}
+        )
         if exc.status_code == 401 and wants_json(request):
             response.headers["www-authenticate"] = "Bearer"
         retry_after = getattr(exc, "retry_after", None)
@@ -456,7 +497,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return response
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(request: Request, exc: RequestValidationError):
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
         errors = []
         for err in exc.errors():
             loc = [str(p) for p in err.get("loc", ())]
@@ -470,18 +511,19 @@ def install_error_handlers(app: FastAPI) -> None:
         message = _("Invalid input at %(where)s: %(msg)s", where=where, msg=first["msg"])
         if wants_json(request):
             return JSONResponse({"detail": errors, "code": "invalid", "message": message}, status_code=422)
-        return render(request, "core/error.html", {"status": 422, "message": message, "code": "invalid"},
-                      status_code=422)
+        return render(
+            request, "core/error.html", {"status": 422, "message": message, "code": "invalid"}, status_code=422
+        )
 
     @app.exception_handler(sqlalchemy.exc.DataError)
-    async def _data_error(request: Request, exc: sqlalchemy.exc.DataError):
+    async def _data_error(request: Request, exc: sqlalchemy.exc.DataError) -> Response:
         # PostgreSQL's side of the same net: numeric or date/time value out of range (SQLSTATE 22003, 22008)
         if getattr(exc.orig, "sqlstate", None) not in ("22003", "22008"):
             raise exc
         return await _overflow(request, exc)
 
     @app.exception_handler(OverflowError)
-    async def _overflow(request: Request, exc: Exception):
+    async def _overflow(request: Request, exc: Exception) -> Response:
         # The safety net behind ``core.params``: a number or date too large for the database or the
         # calendar, met while binding a parameter, is the caller's input, not a server error.
         session = getattr(request.state, "db", None)
@@ -490,16 +532,26 @@ def install_error_handlers(app: FastAPI) -> None:
         log.warning("input out of range", path=request.url.path, error=str(exc)[:200])
         message = _("A number or date in the request is out of range.")
         if wants_json(request):  # shaped like FastAPI's own 422, as the OpenAPI document declares
-            return JSONResponse({"detail": [{"loc": ["request"], "msg": message, "type": "out_of_range"}],
-                                 "code": "out_of_range", "message": message}, status_code=422)
+            return JSONResponse(
+                {
+                    "detail": [{"loc": ["request"], "msg": message, "type": "out_of_range"}],
+                    "code": "out_of_range",
+                    "message": message,
+                },
+                status_code=422,
+            )
         return error_response(request, 422, "out_of_range", message)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException):
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         messages = {
             404: _("This page or resource does not exist."),
             405: _("This method is not allowed here."),
         }
         message = messages.get(exc.status_code) or (exc.detail if isinstance(exc.detail, str) else str(exc.detail))
-        return error_response(request, exc.status_code, {404: "not_found", 405: "method_not_allowed"}.get(
-            exc.status_code, "http_error"), message)
+        return error_response(
+            request,
+            exc.status_code,
+            {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error"),
+            message,
+        )

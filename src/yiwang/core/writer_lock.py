@@ -17,18 +17,19 @@ import fcntl
 import os
 import sqlite3
 import time
+from typing import Any
 
 POLL_SECONDS = 0.0005
 KEY_FD, KEY_HELD = "yiwang_writer_fd", "yiwang_writer_held"
 
 
-def open_for(info: dict, db_path: str) -> None:
+def open_for(info: dict[str, Any], db_path: str) -> None:
     """Give a new DBAPI connection (its pool record's ``info``) its own descriptor of the side file."""
     info[KEY_FD] = os.open(db_path + "-writer", os.O_RDWR | os.O_CREAT, 0o600)
     info[KEY_HELD] = False
 
 
-def acquire(info: dict, timeout: float) -> None:
+def acquire(info: dict[str, Any], timeout: float) -> None:
     fd = info.get(KEY_FD)
     if fd is None or info.get(KEY_HELD):
         return
@@ -44,13 +45,13 @@ def acquire(info: dict, timeout: float) -> None:
             time.sleep(POLL_SECONDS)
 
 
-def release(info: dict) -> None:
+def release(info: dict[str, Any]) -> None:
     if info.get(KEY_HELD):
         fcntl.flock(info[KEY_FD], fcntl.LOCK_UN)
         info[KEY_HELD] = False
 
 
-def close(info: dict) -> None:
+def close(info: dict[str, Any]) -> None:
     fd = info.pop(KEY_FD, None)
     info.pop(KEY_HELD, None)
     if fd is not None:

@@ -36,8 +36,15 @@ def create(session: Session, *, actor: Actor, name: str, origin: Origin) -> tupl
     row = ApiKey(name=name, prefix=value[:10], key_digest=token_digest(value), created_by=actor.username)
     session.add(row)
     session.flush()
-    audit.record(session, actor=actor, action="events.apikey.create", target_type="events_api_key",
-                 target_id=row.id, origin=origin, detail={"name": name})
+    audit.record(
+        session,
+        actor=actor,
+        action="events.apikey.create",
+        target_type="events_api_key",
+        target_id=row.id,
+        origin=origin,
+        detail={"name": name},
+    )
     db.commit(session)
     return row, value
 
@@ -48,8 +55,15 @@ def revoke(session: Session, *, actor: Actor, name: str, origin: Origin) -> ApiK
     if row is None:
         raise NotFound(_("No API key named %(name)s.", name=name))
     row.revoked_at = row.revoked_at or db.utcnow()
-    audit.record(session, actor=actor, action="events.apikey.revoke", target_type="events_api_key",
-                 target_id=row.id, origin=origin, detail={"name": name})
+    audit.record(
+        session,
+        actor=actor,
+        action="events.apikey.revoke",
+        target_type="events_api_key",
+        target_id=row.id,
+        origin=origin,
+        detail={"name": name},
+    )
     db.commit(session)
     _cache.clear()
     return row
@@ -60,9 +74,16 @@ def list_keys(session: Session) -> list[ApiKey]:
 
 
 def client_actor(row: ApiKey) -> Actor:
-    return Actor(user_id=None, username=f"apikey:{row.name}", display_name=row.name, kind="system",
-                 permissions=frozenset({"events.intake"}), scopes=frozenset({ScopeKind.SELF}),
-                 auth_method="api_key", extra={"api_key_id": row.id, "client": row.name})
+    return Actor(
+        user_id=None,
+        username=f"apikey:{row.name}",
+        display_name=row.name,
+        kind="system",
+        permissions=frozenset({roles.INTAKE}),
+        scopes=frozenset({ScopeKind.SELF}),
+        auth_method="api_key",
+        extra={"api_key_id": row.id, "client": row.name},
+    )
 
 
 def _cache_key(value: str) -> bytes:

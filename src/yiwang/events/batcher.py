@@ -28,7 +28,6 @@ from yiwang.core.audit import Origin
 from yiwang.events.intake import Accepted, Report, accept_many
 from yiwang.events.settings import get_events_settings
 
-
 LAST_WRITE = [0.0]  # monotonic time of this process's last intake batch (the triage worker yields to it)
 BUSY_SECONDS = 0.05  # a batch that starts this soon after the previous one ended is part of a burst
 ACTIVITY_FILE = "events-intake.active"  # in YIWANG_HOME; its mtime: the last intake batch of any process
@@ -113,7 +112,7 @@ class Batcher:
             await self._fill(loop, batch)
             try:
                 results = await loop.run_in_executor(self.executor, self._write, batch)
-            except Exception as exc:  # noqa: BLE001 - every waiting request gets the error
+            except Exception as exc:
                 for *_rest, fut, _arrived in batch:
                     if not fut.done():
                         fut.set_exception(exc)

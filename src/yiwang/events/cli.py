@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -23,26 +24,39 @@ ORIGIN = Origin(ip="cli")
 
 
 @app.command()
-def classify(texts: list[str] = typer.Argument(..., help="Report texts (one argument each)."),
-             as_json: bool = typer.Option(False, "--json", help="Print a JSON array.")) -> None:
+def classify(
+    texts: list[str] = typer.Argument(..., help="Report texts (one argument each)."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON array."),
+) -> None:
     """Classify report texts with the active triage model (the one intake uses)."""
-    from yiwang.events.model import active_classifier
     from yiwang.events.triage import corpus, load_taxonomy
+    from yiwang.events.triage_versions import active_classifier
 
     settings = settings_or_exit()
     with session_factory(settings)() as session:
         clf = active_classifier(session, settings.home_path)
     tax = load_taxonomy()
-    results = []
+    results: list[dict[str, Any]] = []
     for text, triage in zip(texts, clf.top_k(texts, k=3), strict=True):
         best = triage.best
         cat = None if best.code == corpus.OUT_OF_SCOPE else tax.by_code(best.code)
-        results.append({"text": text, "category_code": best.code, "category_name": best.name,
-                        "major_category": cat.major_name if cat else None, "kind": cat.kind if cat else None,
-                        "department": cat.department_key if cat else None, "confidence": round(best.confidence, 4),
-                        "needs_human": triage.needs_human, "model_version": clf.version,
-                        "alternatives": [{"category_code": c.code, "category_name": c.name,
-                                          "confidence": round(c.confidence, 4)} for c in triage.candidates[1:]]})
+        results.append(
+            {
+                "text": text,
+                "category_code": best.code,
+                "category_name": best.name,
+                "major_category": cat.major_name if cat else None,
+                "kind": cat.kind if cat else None,
+                "department": cat.department_key if cat else None,
+                "confidence": round(best.confidence, 4),
+                "needs_human": triage.needs_human,
+                "model_version": clf.version,
+                "alternatives": [
+                    {"category_code": c.code, "category_name": c.name, "confidence": round(c.confidence, 4)}
+                    for c in triage.candidates[1:]
+                ],
+            }
+        )
     if as_json:
         sys.stdout.write(json.dumps(results, ensure_ascii=False) + "\n")
         return
@@ -72,8 +86,13 @@ def apikey_list() -> None:
     with session_factory()() as session:
         table = Table("name", "prefix", "created", "by", "revoked")
         for k in apikeys.list_keys(session):
-            table.add_row(k.name, k.prefix, f"{k.created_at:%Y-%m-%d}", k.created_by or "",
-                          f"{k.revoked_at:%Y-%m-%d}" if k.revoked_at else "")
+            table.add_row(
+                k.name,
+                k.prefix,
+                f"{k.created_at:%Y-%m-%d}",
+                k.created_by or "",
+                f"{k.revoked_at:%Y-%m-%d}" if k.revoked_at else "",
+            )
     Console().print(table)
 
 
@@ -93,7 +112,7 @@ def apikey_revoke(name: str) -> None:
 @app.command()
 def retrain() -> None:
     """Train a new model version on the corpus plus the dispatchers' corrections, and activate it."""
-    from yiwang.events.model import train_version
+    from yiwang.events.triage_versions import train_version
 
     settings = settings_or_exit()
     with session_factory(settings)() as session:
@@ -105,14 +124,19 @@ def retrain() -> None:
 @app.command()
 def models() -> None:
     """List model versions and their metrics."""
-    from yiwang.events.model import versions
+    from yiwang.events.triage_versions import versions
 
     with session_factory()() as session:
         table = Table("version", "active", "corrections", "held-out", "hand-written")
         for v in versions(session):
             m = json.loads(v.metrics)
-            table.add_row(v.version, "✓" if v.active else "", str(v.corrections), str(m.get("heldout_accuracy")),
-                          str(m.get("handwritten_accuracy")))
+            table.add_row(
+                v.version,
+                "✓" if v.active else "",
+                str(v.corrections),
+                str(m.get("heldout_accuracy")),
+                str(m.get("handwritten_accuracy")),
+            )
     Console().print(table)
 
 
@@ -135,8 +159,9 @@ def import_hotline(path: Path = typer.Argument(..., exists=True, dir_okay=False)
 
     try:
         with session_factory()() as session:
-            result = hotline.import_file(session, actor=SYSTEM_ACTOR, data=path.read_bytes(), filename=path.name,
-                                         origin=ORIGIN)
+            result = hotline.import_file(
+                session, actor=SYSTEM_ACTOR, data=path.read_bytes(), filename=path.name, origin=ORIGIN
+            )
     except YiwangError as exc:
         console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(2) from None

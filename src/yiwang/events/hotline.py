@@ -57,7 +57,7 @@ def _rows_from_file(data: bytes, filename: str) -> list[dict]:
     if name.endswith(".xlsx") or data[:2] == b"PK":
         try:
             wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception:  # noqa: BLE001 - any parse failure is the caller's bad file
+        except Exception:
             raise Invalid(_("The file is not a readable XLSX workbook."), field="file") from None
         it = wb.active.iter_rows(values_only=True)
         header = [str(h or "").strip() for h in next(it, [])]
@@ -96,10 +96,11 @@ def _time(value) -> dt.datetime | None:
     return parsed.replace(tzinfo=LOCAL_TZ) if parsed.tzinfo is None else parsed
 
 
-def import_records(session: Session, *, actor: Actor, records: list[dict], origin: Origin,
-                   source_name: str = "api") -> ImportResult:
+def import_records(
+    session: Session, *, actor: Actor, records: list[dict], origin: Origin, source_name: str = "api"
+) -> ImportResult:
     """Validate and accept hotline records; bad ones are listed, not lost."""
-    if not (actor.can(roles.DISPATCH) or actor.can("events.intake")):
+    if not (actor.can(roles.DISPATCH) or actor.can(roles.INTAKE)):
         actor.require(roles.DISPATCH)
     if len(records) > MAX_ROWS:
         raise PayloadTooLarge(_("At most %(n)s records per import.", n=MAX_ROWS), field="records")
@@ -122,26 +123,53 @@ def import_records(session: Session, *, actor: Actor, records: list[dict], origi
             called = _time(_pick(row, "called_at"))
             if called and called > now + dt.timedelta(minutes=5):
                 raise Invalid(_("The call time is in the future."), field="called_at")
-            reports.append(build(session, channel="hotline", description=str(_pick(row, "content") or ""),
-                                 category_code=code, address=str(_pick(row, "address") or "") or None,
-                                 lat=_pick(row, "lat"), lng=_pick(row, "long"), require_location=False,
-                                 reporter_name=str(_pick(row, "name") or "") or None,
-                                 reporter_phone=str(_pick(row, "phone") or "") or None, client=source_name[:100],
-                                 external_id=no[:100], idem_key=f"hotline:{no[:180]}",
-                                 created_at=called.astimezone(dt.UTC) if called else None))
+            reports.append(
+                build(
+                    session,
+                    channel="hotline",
+                    description=str(_pick(row, "content") or ""),
+                    category_code=code,
+                    address=str(_pick(row, "address") or "") or None,
+                    lat=_pick(row, "lat"),
+                    lng=_pick(row, "long"),
+                    require_location=False,
+                    reporter_name=str(_pick(row, "name") or "") or None,
+                    reporter_phone=str(_pick(row, "phone") or "") or None,
+                    client=source_name[:100],
+                    external_id=no[:100],
+                    idem_key=f"hotline:{no[:180]}",
+                    created_at=called.astimezone(dt.UTC) if called else None,
+                )
+            )
             index.append(i)
         except YiwangError as exc:
-            result.rejected.append({"row": i, "record_no": str(_pick(row, "record_no") or "")[:100],
-                                    "field": exc.detail.get("field"), "message": exc.message})
+            result.rejected.append(
+                {
+                    "row": i,
+                    "record_no": str(_pick(row, "record_no") or "")[:100],
+                    "field": exc.detail.get("field"),
+                    "message": exc.message,
+                }
+            )
     if reports:
         accepted = accept_many(session, reports, [actor] * len(reports), [origin] * len(reports))
         result.accepted = sum(a.created for a in accepted)
         result.already = len(accepted) - result.accepted
         result.case_ids = [a.id for a in accepted]
-    audit.record(session, actor=actor, action="events.hotline.import", target_type="events_import",
-                 target_id=source_name[:100], origin=origin,
-                 detail={"received": result.received, "accepted": result.accepted, "already": result.already,
-                         "rejected": len(result.rejected)})
+    audit.record(
+        session,
+        actor=actor,
+        action="events.hotline.import",
+        target_type="events_import",
+        target_id=source_name[:100],
+        origin=origin,
+        detail={
+            "received": result.received,
+            "accepted": result.accepted,
+            "already": result.already,
+            "rejected": len(result.rejected),
+        },
+    )
     db.commit(session)
     return result
 

@@ -53,9 +53,18 @@ async def _body(receive, limit: int) -> bytes:
 
 async def _send(send, status: int, payload, request_id: bytes) -> None:
     body = orjson.dumps(payload)
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"x-request-id", request_id), (b"x-content-type-options", b"nosniff")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"x-request-id", request_id),
+                (b"x-content-type-options", b"nosniff"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -72,8 +81,9 @@ class LeanIntake:
             return await self.app(scope, receive, send)
         started = time.perf_counter()
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        cookie_lang = next((c.split("=", 1)[1] for c in headers.get("cookie", "").split("; ")
-                            if c.startswith(LANG_COOKIE + "=")), None)
+        cookie_lang = next(
+            (c.split("=", 1)[1] for c in headers.get("cookie", "").split("; ") if c.startswith(LANG_COOKIE + "=")), None
+        )
         token = i18n.set_locale(i18n.pick_locale(cookie_lang))
         request_id = (headers.get("x-request-id") or f"lean-{id(scope):x}").encode("latin-1")[:64]  # the bytes received
         status = 500
@@ -92,12 +102,15 @@ class LeanIntake:
         try:
             body = await _body(receive, limit)
         except TooLarge:
-            exc = open311.Open311Error(400 if path != MACHINE else 413, "too_large",
-                                       _("The request body is larger than %(kb)s KB.", kb=limit // 1024))
+            exc = open311.Open311Error(
+                400 if path != MACHINE else 413,
+                "too_large",
+                _("The request body is larger than %(kb)s KB.", kb=limit // 1024),
+            )
             return await self._refuse(factory, send, exc, path, client, request_id, machine=path == MACHINE)
         if path == BARE:
-            fields = parse_qsl(body.decode("utf-8", "replace"))
-            await _send(send, 201, [{"service_request_id": "0", "token": str(len(fields))}], request_id)
+            pairs = parse_qsl(body.decode("utf-8", "replace"))
+            await _send(send, 201, [{"service_request_id": "0", "token": str(len(pairs))}], request_id)
             return 201
         try:
             if path == OPEN311:
@@ -105,40 +118,65 @@ class LeanIntake:
                     return await self.app(scope, _replay(body), send) or 0
                 items = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
                 fields = dict(items)
-                report, actor = await _off_loop(apikeys.needs_lookup(fields.get("api_key")), _validate_open311,
-                                                factory, fields, items, headers)
+                report, actor = await _off_loop(
+                    apikeys.needs_lookup(fields.get("api_key")), _validate_open311, factory, fields, items, headers
+                )
             else:
                 try:
                     data = MachineIntake.model_validate_json(body)
                 except ValidationError as err:
                     first = err.errors()[0]
-                    exc = open311.Open311Error(422, "invalid", _("Invalid input at %(where)s: %(msg)s",
-                                               where=".".join(str(p) for p in first.get("loc", ())), msg=first.get("msg")))
+                    exc = open311.Open311Error(
+                        422,
+                        "invalid",
+                        _(
+                            "Invalid input at %(where)s: %(msg)s",
+                            where=".".join(str(p) for p in first.get("loc", ())),
+                            msg=first.get("msg"),
+                        ),
+                    )
                     return await self._refuse(factory, send, exc, path, client, request_id, machine=True)
-                report, actor = await _off_loop(apikeys.needs_lookup(headers.get("x-api-key")), validate_machine,
-                                                factory, data, headers)
+                report, actor = await _off_loop(
+                    apikeys.needs_lookup(headers.get("x-api-key")), validate_machine, factory, data, headers
+                )
         except open311.Open311Error as exc:
             return await self._refuse(factory, send, exc, path, client, request_id, machine=path == MACHINE)
         except YiwangError as exc:
-            mapped = open311.from_error(exc) if path == OPEN311 else open311.Open311Error(exc.status_code, exc.code,
-                                                                                           exc.message)
+            mapped = (
+                open311.from_error(exc)
+                if path == OPEN311
+                else open311.Open311Error(exc.status_code, exc.code, exc.message)
+            )
             return await self._refuse(factory, send, mapped, path, client, request_id, machine=path == MACHINE)
         try:
             batcher = app_batcher(app)
             accepted = await batcher.submit(report, actor, client.origin())
-        except Exception as exc:  # noqa: BLE001 - the database refused the batch: say so, nothing was stored
+        except Exception as exc:
             log.error("intake batch failed", error=str(exc)[:300])
-            await _send(send, 503, {"detail": _("The case could not be stored just now; send it again "
-                                                "(with the same idempotency key)."), "code": "unavailable"}
-                        if path == MACHINE else [{"code": 503, "description": _("The case could not be stored just "
-                                                                             "now; send it again.")}], request_id)
+            await _send(
+                send,
+                503,
+                {
+                    "detail": _(
+                        "The case could not be stored just now; send it again (with the same idempotency key)."
+                    ),
+                    "code": "unavailable",
+                }
+                if path == MACHINE
+                else [{"code": 503, "description": _("The case could not be stored just now; send it again.")}],
+                request_id,
+            )
             return 503
         status = 201 if accepted.created else 200
         if path == OPEN311:
             await _send(send, status, open311.accepted_body(accepted), request_id)
         else:
-            await _send(send, status, {"id": accepted.id, "number": accepted.number, "token": accepted.token,
-                                       "created": accepted.created}, request_id)
+            await _send(
+                send,
+                status,
+                {"id": accepted.id, "number": accepted.number, "token": accepted.token, "created": accepted.created},
+                request_id,
+            )
         return status
 
     async def _refuse(self, factory, send, exc, path, client, request_id, *, machine: bool) -> int:
@@ -166,10 +204,19 @@ def validate_machine(factory, data: MachineIntake, headers) -> tuple:
     with db.reading(), factory() as session:
         actor = apikeys.actor_for_key(session, headers.get("x-api-key"))
         key = headers.get("idempotency-key") or data.idempotency_key or f"ref:{data.source_ref}"
-        report = intake.build(session, channel=data.channel, description=data.description,
-                              category_code=data.category_code, lng=data.long, lat=data.lat, address=data.address,
-                              client=actor.display_name, source_ref=data.source_ref,
-                              idem_key=f"{actor.display_name}:{key}"[:200], defer_locate=True)
+        report = intake.build(
+            session,
+            channel=data.channel,
+            description=data.description,
+            category_code=data.category_code,
+            lng=data.long,
+            lat=data.lat,
+            address=data.address,
+            client=actor.display_name,
+            source_ref=data.source_ref,
+            idem_key=f"{actor.display_name}:{key}"[:200],
+            defer_locate=True,
+        )
         return report, actor
 
 

@@ -18,8 +18,16 @@ import random
 import time
 from urllib.parse import urlencode, urlparse
 
-TEXTS = ["小区门口下水道堵了，污水漫到路上", "路灯晚上不亮，黑乎乎的", "人行道上井盖没了很危险", "马路边有人乱扔垃圾",
-         "店家把桌子摆到人行道上", "工地晚上施工太吵了", "路面塌了一个坑", "绿化带里全是垃圾"]
+TEXTS = [
+    "小区门口下水道堵了，污水漫到路上",
+    "路灯晚上不亮，黑乎乎的",
+    "人行道上井盖没了很危险",
+    "马路边有人乱扔垃圾",
+    "店家把桌子摆到人行道上",
+    "工地晚上施工太吵了",
+    "路面塌了一个坑",
+    "绿化带里全是垃圾",
+]
 CODES = ["200404", "100118", "100101", "200102", "200504", "200301", "200401", "200106"]
 
 
@@ -28,16 +36,38 @@ def build(mode: str, i: int, run: str, key: str, host: str) -> bytes:
     k = rng.randrange(len(TEXTS))
     lat, lng = 31.385 + rng.random() * 0.02, 120.950 + rng.random() * 0.02  # central 玉山镇
     if mode == "api" or (mode == "mixed" and i % 2):
-        body = json.dumps({"channel": "iot", "source_ref": f"{run}-{i}", "description": TEXTS[k], "category_code": CODES[k],
-                           "lat": lat, "long": lng, "idempotency_key": f"{run}-{i}"}, ensure_ascii=False).encode()
-        head = (f"POST /api/v1/events/intake HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-                f"X-API-Key: {key}\r\nContent-Length: {len(body)}\r\n\r\n")
+        body = json.dumps(
+            {
+                "channel": "iot",
+                "source_ref": f"{run}-{i}",
+                "description": TEXTS[k],
+                "category_code": CODES[k],
+                "lat": lat,
+                "long": lng,
+                "idempotency_key": f"{run}-{i}",
+            },
+            ensure_ascii=False,
+        ).encode()
+        head = (
+            f"POST /api/v1/events/intake HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+            f"X-API-Key: {key}\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
         return head.encode() + body
     path = "/open311/v2/_bare.json" if mode == "bare" else "/open311/v2/requests.json"
-    body = urlencode({"api_key": key, "service_code": CODES[k], "description": TEXTS[k], "lat": f"{lat:.6f}",
-                      "long": f"{lng:.6f}", "idempotency_key": f"{run}-{i}"}).encode()
-    head = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n")
+    body = urlencode(
+        {
+            "api_key": key,
+            "service_code": CODES[k],
+            "description": TEXTS[k],
+            "lat": f"{lat:.6f}",
+            "long": f"{lng:.6f}",
+            "idempotency_key": f"{run}-{i}",
+        }
+    ).encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
     return head.encode() + body
 
 
@@ -60,7 +90,7 @@ def _id(body: bytes) -> str | None:
         at = body.find(key)
         if at >= 0:
             start = at + len(key)
-            return body[start:body.index(b'"', start)].decode()
+            return body[start : body.index(b'"', start)].decode()
     return None
 
 
@@ -116,9 +146,21 @@ async def main(args) -> dict:
     if args.out:
         with open(args.out, "w") as fh:
             json.dump({"run": run, "ids": ids}, fh)
-    return {"mode": args.mode, "requests": args.n, "seconds": round(elapsed, 3), "per_second": round(args.n / elapsed, 1),
-            "statuses": statuses, "p50_ms": pct(0.50), "p99_ms": pct(0.99), "max_ms": pct(1.0), "ids": len(ids),
-            "unique_ids": len(set(ids.values())), "retries": retries, "retry_mismatches": retry_mismatch, "run": run}
+    return {
+        "mode": args.mode,
+        "requests": args.n,
+        "seconds": round(elapsed, 3),
+        "per_second": round(args.n / elapsed, 1),
+        "statuses": statuses,
+        "p50_ms": pct(0.50),
+        "p99_ms": pct(0.99),
+        "max_ms": pct(1.0),
+        "ids": len(ids),
+        "unique_ids": len(set(ids.values())),
+        "retries": retries,
+        "retry_mismatches": retry_mismatch,
+        "run": run,
+    }
 
 
 def cli() -> None:

@@ -141,6 +141,8 @@ class Locator:
     def geocode(self, text: str) -> Geocoded:
         """An address or report text → the most precise known place (village, else town)."""
         hint = extract_location(text or "")
+        lng: float | None
+        lat: float | None
         if hint.village_code and hint.village_code in self.points:
             lng, lat = self.points[hint.village_code]
             return Geocoded(lng, lat, hint.village_code, hint.town_code, "village", hint.matched)
@@ -163,9 +165,11 @@ def locator(session) -> Locator:
                 villages: dict[str, list[str]] = {}
                 grids: dict[str, list[str]] = {}
                 for r in org.list_regions(session, level="village", limit=100000):
-                    villages.setdefault(r.parent_code, []).append(r.code)
+                    if r.parent_code is not None:  # a village or grid has one
+                        villages.setdefault(r.parent_code, []).append(r.code)
                 for r in org.list_regions(session, level="grid", limit=100000):
-                    grids.setdefault(r.parent_code, []).append(r.code)
+                    if r.parent_code is not None:
+                        grids.setdefault(r.parent_code, []).append(r.code)
                 _locator = Locator(villages, grids)
     return _locator
 

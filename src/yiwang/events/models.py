@@ -9,15 +9,39 @@ version raises, so two handlers cannot complete the same step.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
-from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yiwang.core.db import Base, EncryptedText, utcnow
 
-# Closed value sets written by the code (service.ALL_STATUSES, SOURCES, CHANNELS; workflow; sla), kept as CHECKs.
-CASE_STATUSES = ("accepted", "registered", "dispatched", "handling", "verifying", "verified", "backlog",
-                 "closed", "rated", "invalid", "merged")
+# Closed value sets written by the code (queries.ALL_STATUSES, SOURCES, CHANNELS; workflow; sla), kept as CHECKs.
+CASE_STATUSES = (
+    "accepted",
+    "registered",
+    "dispatched",
+    "handling",
+    "verifying",
+    "verified",
+    "backlog",
+    "closed",
+    "rated",
+    "invalid",
+    "merged",
+)
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -86,7 +110,7 @@ class Case(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy declares it on the base
     __table_args__ = (
         Index("ix_events_cases_phone", "reporter_phone_index"),
         Index("ix_events_cases_cat_created", "category_code", "created_at"),
@@ -95,8 +119,13 @@ class Case(Base):
         Index("ix_events_cases_near", "category_code", "lat", "lng", "created_at", "status"),
         CheckConstraint(_one_of("status", CASE_STATUSES), name="status"),
         CheckConstraint(_one_of("source", ("passive", "active", "automatic")), name="source"),
-        CheckConstraint(_one_of("channel", ("portal", "hotline", "open311", "app", "grid", "inspector", "iot",
-                                            "video", "indicator", "api")), name="channel"),
+        CheckConstraint(
+            _one_of(
+                "channel",
+                ("portal", "hotline", "open311", "app", "grid", "inspector", "iot", "video", "indicator", "api"),
+            ),
+            name="channel",
+        ),
         CheckConstraint(_one_of("category_by", ("reporter", "triage", "dispatcher")), name="category_by"),
         CheckConstraint(_one_of("located_by", ("point", "address", "text", "dispatcher")), name="located_by"),
         CheckConstraint(_one_of("triage_status", ("pending", "done")), name="triage_status"),
@@ -127,7 +156,7 @@ class Task(Base):
     ext_reason: Mapped[str | None] = mapped_column(String(500))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy declares it on the base
     __table_args__ = (
         CheckConstraint(_one_of("role", ("lead", "assist")), name="role"),
         CheckConstraint(_one_of("status", ("pending", "accepted", "done", "returned", "cancelled")), name="status"),
@@ -151,6 +180,10 @@ class Action(Base):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("org_departments.id"), index=True)
     note: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[str | None] = mapped_column(Text)  # JSON
+    # Staff ticked "visible to the reporter and the public" for this note (or marked it so later, audited):
+    # only such notes reach a signed-out caller (Open311 status_notes, the portal's status page), redacted.
+    # The bulk writers (intake, triage, timers) leave it to the server default: never public by accident.
+    public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (
         CheckConstraint(_one_of("from_status", CASE_STATUSES), name="from_status"),
@@ -158,8 +191,18 @@ class Action(Base):
     )
 
 
+def new_public_id() -> str:
+    """An unguessable id for a photo's public address (128 random bits, URL-safe, 22 characters)."""
+    return secrets.token_urlsafe(16)
+
+
 class Attachment(Base):
-    """A photo: stored under ``YIWANG_HOME/uploads/events/``, content-checked, with its SM3."""
+    """A photo: stored under ``YIWANG_HOME/uploads/events/``, content-checked, with its SM3.
+
+    Staff open it by ``id`` (``/workspace/events/photos/<id>``, scope-checked). The public reaches it
+    only when staff marked it ``publishable``, and only by ``public_id`` (``/open311/v2/media/<public_id>``):
+    a sequential id would let anyone walk through every photo.
+    """
 
     __tablename__ = "events_attachments"
 
@@ -175,6 +218,8 @@ class Attachment(Base):
     sm3: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     uploaded_by: Mapped[int | None]
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    publishable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ApiKey(Base):
@@ -254,3 +299,17 @@ class DispatchRule(Base):
     town_code: Mapped[str | None] = mapped_column(String(9))
     department_id: Mapped[int] = mapped_column(ForeignKey("org_departments.id"), index=True)
     assist_department_ids: Mapped[str | None] = mapped_column(String(100))  # space-separated ids
+
+
+def _table(model: type[Base]) -> Table:
+    """A model's ``Table``: SQLAlchemy types ``__table__`` as any ``FromClause``; these are declared with columns."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+# For Core statements (bulk inserts and updates); resolved once, at import.
+CASE_TABLE = _table(Case)
+TASK_TABLE = _table(Task)
+ACTION_TABLE = _table(Action)
+DISPATCH_RULE_TABLE = _table(DispatchRule)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 from functools import cache
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import structlog
 from sqlalchemy.orm import Session
@@ -28,7 +28,7 @@ class Sender(Protocol):
 class LoggingSender:
     """Writes each message to the log instead of sending it (the default)."""
 
-    sent: list[tuple[str, str, str, str]] = []
+    sent: ClassVar[list[tuple[str, str, str, str]]] = []
 
     def send(self, channel: str, to: str, subject: str, body: str) -> None:
         shown = mask_phone(to) if channel == "sms" else to
@@ -46,10 +46,21 @@ def sender() -> Sender:
     return getattr(importlib.import_module(module), cls)()
 
 
-def notify(session: Session, *, case_id: int | None, kind: str, message: str, user_id: int | None = None,
-           department_id: int | None = None, role: str | None = None) -> None:
-    session.add(Notification(case_id=case_id, kind=kind, message=message[:500], user_id=user_id,
-                             department_id=department_id, role=role))
+def notify(
+    session: Session,
+    *,
+    case_id: int | None,
+    kind: str,
+    message: str,
+    user_id: int | None = None,
+    department_id: int | None = None,
+    role: str | None = None,
+) -> None:
+    session.add(
+        Notification(
+            case_id=case_id, kind=kind, message=message[:500], user_id=user_id, department_id=department_id, role=role
+        )
+    )
 
 
 def tell_reporter(phone: str | None, subject: str, body: str) -> None:
@@ -57,5 +68,5 @@ def tell_reporter(phone: str | None, subject: str, body: str) -> None:
     if phone:
         try:
             sender().send("sms", phone, subject, body)
-        except Exception as exc:  # noqa: BLE001 - a failed SMS must not undo the case step
+        except Exception as exc:
             log.warning("sms failed", error=str(exc)[:200])

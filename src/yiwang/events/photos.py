@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from yiwang.core.crypto import sm3_hex
 from yiwang.core.db import utcnow
@@ -46,23 +46,27 @@ def check(data: bytes, name: str | None) -> Photo:
     """Refuse what is not a real, reasonably sized image."""
     limit = get_events_settings().max_photo_mb
     if len(data) > limit * 1024 * 1024:
-        raise PayloadTooLarge(_("The photo %(name)s is larger than %(mb)s MB.", name=(name or "")[:80], mb=limit),
-                              field="media")
+        raise PayloadTooLarge(
+            _("The photo %(name)s is larger than %(mb)s MB.", name=(name or "")[:80], mb=limit), field="media"
+        )
     if not data:
         raise Invalid(_("The photo %(name)s is empty.", name=(name or "")[:80]), field="media")
     try:
         with Image.open(io.BytesIO(data)) as img:
             fmt, (width, height) = img.format, img.size
             if width * height > MAX_PIXELS:
-                raise PayloadTooLarge(_("The photo %(name)s has too many pixels.", name=(name or "")[:80]),
-                                      field="media")
+                raise PayloadTooLarge(
+                    _("The photo %(name)s has too many pixels.", name=(name or "")[:80]), field="media"
+                )
             img.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise UnsupportedMedia(_("%(name)s is not a JPEG, PNG or WebP image.", name=(name or "file")[:80]),
-                               field="media") from None
+        raise UnsupportedMedia(
+            _("%(name)s is not a JPEG, PNG or WebP image.", name=(name or "file")[:80]), field="media"
+        ) from None
     if fmt not in FORMATS:
-        raise UnsupportedMedia(_("%(name)s is not a JPEG, PNG or WebP image.", name=(name or "file")[:80]),
-                               field="media")
+        raise UnsupportedMedia(
+            _("%(name)s is not a JPEG, PNG or WebP image.", name=(name or "file")[:80]), field="media"
+        )
     mime, ext = FORMATS[fmt]
     return Photo(data, (name or "")[:200] or None, mime, ext, width, height, sm3_hex(data))
 
@@ -86,6 +90,24 @@ def store(home: Path, photo: Photo) -> str:
             fh.write(photo.data)
         os.replace(tmp, target)
     return str(rel)
+
+
+def without_metadata(data: bytes) -> bytes:
+    """The photo as the public gets it: re-encoded without its metadata (EXIF with the GPS position and the
+    time it was taken, XMP, comments, the camera's serial), turned upright first as its EXIF said.
+    The stored file, the evidence with its SM3, stays as it was received."""
+    with Image.open(io.BytesIO(data)) as img:
+        fmt = img.format
+        upright = ImageOps.exif_transpose(img)  # a copy, whatever the orientation
+    upright.info = {}  # nothing of the original's metadata may follow it into the saved file
+    out = io.BytesIO()
+    if fmt == "JPEG":
+        upright.save(out, "JPEG", quality=90)
+    elif fmt == "WEBP":
+        upright.save(out, "WEBP", quality=90)
+    else:
+        upright.save(out, "PNG")
+    return out.getvalue()
 
 
 def path_of(home: Path, rel: str) -> Path:

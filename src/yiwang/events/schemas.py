@@ -77,6 +77,19 @@ class Step(_In):
     rating: int | None = Field(None, ge=1, le=5)
     comment: str | None = Field(None, max_length=500)
     into: str | None = Field(None, max_length=20, description="Case number to merge into.")
+    public: bool = Field(
+        False,
+        description="Make this step's note visible to the reporter and the public "
+        "(Open311 status_notes, the portal's status page), redacted. Only register, dispatch, "
+        "complete, verify, close, backlog and invalidate take it; the default keeps the note "
+        "internal.",
+    )
+
+
+class Visibility(_In):
+    """Make a step's note, or a photo, visible to the public (``true``) or internal again (``false``)."""
+
+    public: bool
 
 
 class BulkDispatch(_In):

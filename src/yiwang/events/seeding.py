@@ -11,14 +11,14 @@ import random
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from yiwang.events.models import Action, Case, DispatchRule, Task
+from yiwang.events.models import ACTION_TABLE, CASE_TABLE, DISPATCH_RULE_TABLE, TASK_TABLE
 from yiwang.events.settings import get_events_settings
 from yiwang.events.triage import corpus
 
 
 def add_dispatch_rules(session: Session, rows: list[dict]) -> None:
     if rows:
-        session.connection().execute(insert(DispatchRule.__table__), rows)
+        session.connection().execute(insert(DISPATCH_RULE_TABLE), rows)
 
 
 def bulk_insert_cases(session: Session, rows: list[dict], chunk: int = 5000) -> list[int]:
@@ -27,25 +27,25 @@ def bulk_insert_cases(session: Session, rows: list[dict], chunk: int = 5000) -> 
     On SQLite the load holds the write lock (BEGIN IMMEDIATE), so ids are simply the next
     rowids and plain executemany is used (RETURNING would go row by row there).
     """
-    table = Case.__table__
+    table = CASE_TABLE
     conn = session.connection()
     if conn.dialect.name == "sqlite":
         first = (conn.execute(select(func.max(table.c.id))).scalar() or 0) + 1
         for i in range(0, len(rows), chunk):
-            conn.execute(insert(table), rows[i:i + chunk])
+            conn.execute(insert(table), rows[i : i + chunk])
         return list(range(first, first + len(rows)))
     ids: list[int] = []
     for i in range(0, len(rows), chunk):
-        result = conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows[i:i + chunk])
+        result = conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows[i : i + chunk])
         ids.extend(r[0] for r in result)
     return ids
 
 
 def bulk_insert_timeline(session: Session, tasks: list[dict], actions: list[dict], chunk: int = 10000) -> None:
     for i in range(0, len(tasks), chunk):
-        session.connection().execute(insert(Task.__table__), tasks[i:i + chunk])
+        session.connection().execute(insert(TASK_TABLE), tasks[i : i + chunk])
     for i in range(0, len(actions), chunk):
-        session.connection().execute(insert(Action.__table__), actions[i:i + chunk])
+        session.connection().execute(insert(ACTION_TABLE), actions[i : i + chunk])
 
 
 def synthetic_report(rng: random.Random, code: str) -> str:

@@ -1,401 +1,1013 @@
-"""Reading cases: numbers, data scope, lists and filters, the timeline, personal data.
+"""The case workflow: 受理 → 立案 → 派遣 → 处置 → 核查 → 结案 → 评价, with 退回, 延期, 挂账,
+督办, joint handling and reopening.
 
-Every query goes through ``case_scope``: dispatchers, supervisors and leaders see the whole
-city; department handlers the cases their department (or a sub-department) has a task in;
-town and grid workers the cases located in their region; citizens their own reports.
+Each step checks the caller's permission and scope, the case's status and, when the
+caller sends it, the version they looked at (optimistic locking: the second of two
+handlers gets a 409 instead of completing the step twice). Rows are locked on PostgreSQL
+(SQLite serialises writers anyway). Every step writes a timeline row and an audit entry in
+the same transaction; a refused step is audited too, with outcome ``failed``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
-import time
-from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, overload
 
-from sqlalchemy import ColumnElement, false, func, or_, select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
-from yiwang import org
 from yiwang.core import audit, db
 from yiwang.core.audit import Origin
-from yiwang.core.errors import AccessDenied, Invalid, NotFound
-from yiwang.core.i18n import N_, _
-from yiwang.core.masking import mask_name, mask_phone, redact
-from yiwang.core.security import Actor, ScopeKind, prefix_range, scope_filter
-from yiwang.core.web import LOCAL_TZ
-from yiwang.events import roles
-from yiwang.events.models import Action, Attachment, Case, DispatchRule, Notification, Task
-from yiwang.events.triage import Category, load_taxonomy
+from yiwang.core.errors import AccessDenied, Conflict, Invalid, NotFound, YiwangError
+from yiwang.core.i18n import _
+from yiwang.core.security import Actor
+from yiwang.events import photos as photo_store
+from yiwang.events import roles, sla
+from yiwang.events.models import Action, Attachment, Case, Correction, Task
+from yiwang.events.notify import notify, tell_reporter
+from yiwang.events.queries import (
+    OPEN_STATUSES,
+    PUBLIC_NOTE_ACTIONS,
+    department_name,
+    departments,
+    get_case,
+    notifications,
+    number,
+    require_category,
+    status_label,
+    tasks_of,
+)
 
-OPEN_STATUSES = ("accepted", "registered", "dispatched", "handling", "verifying", "verified")
-CLOSED_STATUSES = ("closed", "rated", "invalid", "merged")
-ALL_STATUSES = OPEN_STATUSES + ("backlog",) + CLOSED_STATUSES
-SOURCES = ("passive", "active", "automatic")
-CHANNELS = ("portal", "hotline", "open311", "app", "grid", "inspector", "iot", "video", "indicator", "api")
-
-
-# Numbers ----------------------------------------------------------------------
-
-def number(case: Case) -> str:
-    """The case number people quote: local date of intake + 8-digit id (e.g. 2026112800001234)."""
-    return f"{case.created_at.astimezone(LOCAL_TZ):%Y%m%d}{case.id:08d}"
-
-
-def parse_number(value: str) -> int:
-    value = (value or "").strip()
-    if not (value.isascii() and value.isdigit()) or len(value) < 16 or len(value) > 20:
-        raise Invalid(_("%(value)s is not a case number (16 digits).", value=value[:40]), field="number")
-    return int(value[8:])
+MAX_NOTE = 2000
 
 
-def find_by_number(session: Session, value: str) -> Case:
-    case = session.get(Case, parse_number(value))
-    if case is None or number(case) != value.strip():
-        raise NotFound(_("No case with number %(number)s.", number=value.strip()[:40]))
+@overload
+def _note(value: str | None, *, required: Literal[True], what: str = "note") -> str: ...
+@overload
+def _note(value: str | None, *, required: bool = False, what: str = "note") -> str | None: ...
+def _note(value: str | None, *, required: bool = False, what: str = "note") -> str | None:
+    text = (value or "").strip()
+    if len(text) > MAX_NOTE:
+        raise Invalid(_("The note is too long (limit %(n)s characters).", n=MAX_NOTE), field=what)
+    if required and len(text) < 2:
+        raise Invalid(_("Give a reason."), field=what)
+    return text or None
+
+
+def step_guard(action: str):
+    """Audit refused steps (conflicts, invalid input) and turn lost races into a 409."""
+
+    def deco(fn):
+        @functools.wraps(fn)
+        def wrapper(session: Session, *, actor: Actor, case_id: int, origin: Origin, **kw):
+            try:
+                return fn(session, actor=actor, case_id=case_id, origin=origin, **kw)
+            except StaleDataError:
+                exc: YiwangError = Conflict(
+                    _("Someone else changed this case at the same moment; reload it and try again."),
+                    code="version_conflict",
+                )
+            except (Conflict, Invalid, NotFound) as caught:
+                exc = caught
+            session.rollback()
+            audit.record(
+                session,
+                actor=actor,
+                action=f"events.case.{action}",
+                outcome="failed",
+                target_type="event_case",
+                target_id=case_id,
+                origin=origin,
+                detail={"code": exc.code, "message": exc.message},
+            )
+            db.commit(session)
+            raise exc
+
+        return wrapper
+
+    return deco
+
+
+def _load(session: Session, actor: Actor, case_id: int, version: int | None) -> Case:
+    case = get_case(session, actor=actor, case_id=case_id, for_update=True)
+    if version is not None and version != case.version:
+        raise Conflict(
+            _(
+                "This case was changed since you opened it (version %(mine)s, now %(now)s); reload it and try again.",
+                mine=version,
+                now=case.version,
+            ),
+            code="version_conflict",
+        )
     return case
 
 
-# Categories and departments --------------------------------------------------------
-
-def category(code: str | None) -> Category | None:
-    if not code:
-        return None
-    try:
-        return load_taxonomy().by_code(code)
-    except KeyError:
-        return None
+def _need(case: Case, *statuses: str) -> None:
+    if case.status not in statuses:
+        raise Conflict(
+            _('This step is not possible while the case is "%(status)s".', status=status_label(case.status)),
+            code="wrong_status",
+            case_status=case.status,
+        )
 
 
-def require_category(code: str) -> Category:
-    cat = category(code)
-    if cat is None:
-        raise Invalid(_("Unknown category %(code)s.", code=str(code)[:20]), field="category_code")
-    return cat
+def _record(
+    session: Session,
+    case: Case,
+    *,
+    actor: Actor,
+    action: str,
+    origin: Origin,
+    to_status: str | None = None,
+    note: str | None = None,
+    department_id: int | None = None,
+    detail: dict | None = None,
+    public: bool = False,
+) -> Action:
+    """One timeline row and its audit entry. ``public``: the recorder ticked "visible to the reporter and
+    the public" for the note (only on the steps of ``queries.PUBLIC_NOTE_ACTIONS``; without a note it means
+    nothing and is not stored)."""
+    if public and action not in PUBLIC_NOTE_ACTIONS:
+        raise Invalid(_("The note of this step stays internal; it cannot be made public."), field="public")
+    public = bool(public and note)
+    now = db.utcnow()
+    before = case.status
+    if to_status:
+        case.status = to_status
+    case.updated_at = now
+    row = Action(
+        case_id=case.id,
+        at=now,
+        actor_id=actor.user_id,
+        actor_name=actor.display_name,
+        action=action,
+        from_status=before,
+        to_status=case.status,
+        department_id=department_id,
+        note=note,
+        detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else None,
+        public=public,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=f"events.case.{action}",
+        target_type="event_case",
+        target_id=case.id,
+        origin=origin,
+        detail={
+            "from": before,
+            "to": case.status,
+            **({"note": note[:200]} if note else {}),
+            **({"public": True} if public else {}),
+            **(detail or {}),
+        },
+    )
+    return row
 
 
-_dept_cache: dict[str, tuple[float, dict]] = {}
+def _set_step(case: Case, name: str | None, step: sla.Step | None) -> None:
+    case.step = name
+    if step is None:
+        case.step_started_at = case.yellow_at = case.due_at = case.next_check_at = None
+        case.warn_level, case.escalation_level = "green", 0
+        return
+    now = db.utcnow()
+    case.step_started_at, case.yellow_at, case.due_at = step.started_at, step.yellow_at, step.due_at
+    level, escalation = sla.level_at(step, now)
+    case.warn_level, case.escalation_level = level, 0 if escalation == 0 else case.escalation_level
+    case.next_check_at = now if escalation > case.escalation_level else sla.next_check(step, now)
 
 
-def departments(session: Session) -> dict[int, org.DepartmentPublic]:
-    """Departments by id (cached for a minute: they change rarely), per database — a process that
-    opens another database (a command, a test) must not be handed the first one's departments."""
-    bind = session.get_bind()
-    key = str(getattr(bind, "engine", bind).url)
-    hit = _dept_cache.get(key)
-    if hit and time.monotonic() - hit[0] < 60:
-        return hit[1]
-    value = {d.id: org.DepartmentPublic.model_validate(d) for d in org.list_departments(session)}
-    _dept_cache[key] = (time.monotonic(), value)
-    return value
+def attach(
+    session: Session, case: Case, action: Action, files: list[photo_store.Photo], *, home: Path, actor: Actor
+) -> None:
+    for p in files:
+        rel = photo_store.store(home, p)
+        session.add(
+            Attachment(
+                case_id=case.id,
+                action_id=action.id,
+                path=rel,
+                original_name=p.name,
+                mime=p.mime,
+                size=len(p.data),
+                width=p.width,
+                height=p.height,
+                sm3=p.sm3,
+                uploaded_by=actor.user_id,
+            )
+        )
+    case.photos = (case.photos or 0) + len(files)
 
 
-def department_id_by_key(session: Session, key: str) -> int | None:
-    for d in departments(session).values():
-        if d.key == key:
-            return d.id
-    return None
+def _my_task(session: Session, actor: Actor, case: Case, *statuses: str) -> Task:
+    actor.require(roles.HANDLE)
+    mine = [t for t in tasks_of(session, case.id) if t.department_id in actor.department_ids]
+    if not mine:
+        raise AccessDenied(
+            _("Your department has no task in this case."), code="not_your_case", target=f"case:{case.id}"
+        )
+    open_ = [t for t in mine if t.status in statuses]
+    if not open_:
+        raise Conflict(
+            _('Your department\'s task in this case is already "%(status)s".', status=mine[0].status), code="task_done"
+        )
+    return open_[0]
 
 
-def department_name(session: Session, department_id: int | None) -> str:
-    d = departments(session).get(department_id) if department_id else None
-    return d.name if d else ""
+# 立案 / 分类 ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Proposal:
-    department_id: int | None
-    assist_ids: tuple[int, ...] = ()
+def _correct(session: Session, case: Case, code: str, actor: Actor) -> None:
+    if case.triage_code and case.triage_code != code:
+        session.add(
+            Correction(
+                case_id=case.id,
+                text=case.description,
+                predicted_code=case.triage_code,
+                corrected_code=code,
+                model_version=case.triage_version,
+                actor_id=actor.user_id,
+            )
+        )
+    case.category_code, case.category_by = code, "dispatcher"
+    case.priority = require_category(code).priority
 
 
-def dispatch_rules(session: Session) -> dict[tuple[str, str | None], Proposal]:
-    rows = session.execute(select(DispatchRule)).scalars()
-    return {(r.category_code, r.town_code): Proposal(
-        r.department_id, tuple(int(x) for x in (r.assist_department_ids or "").split()))
-        for r in rows}
+@step_guard("register")
+def register(
+    session: Session,
+    *,
+    actor: Actor,
+    case_id: int,
+    origin: Origin,
+    category_code: str | None = None,
+    region_code: str | None = None,
+    note: str | None = None,
+    version: int | None = None,
+    public: bool = False,
+) -> Case:
+    actor.require(roles.DISPATCH)
+    case = _load(session, actor, case_id, version)
+    _need(case, "accepted", "backlog")
+    if category_code:
+        _correct(session, case, require_category(category_code).code, actor)
+    if region_code:
+        case.region_code, case.town_code, case.located_by = region_code, region_code[:9], "dispatcher"
+    if not case.category_code:
+        raise Invalid(_("Choose a category before registering the case."), field="category_code")
+    if not case.town_code:
+        raise Invalid(_("Locate the case (a point or a region) before registering it."), field="region_code")
+    case.registered_at = case.registered_at or db.utcnow()
+    case.backlog_reason = None
+    _record(
+        session,
+        case,
+        actor=actor,
+        action="register",
+        to_status="registered",
+        origin=origin,
+        note=_note(note),
+        detail={"category": case.category_code},
+        public=public,
+    )
+    db.commit(session)
+    return case
 
 
-def propose(session: Session, code: str | None, town_code: str | None,
-            rules: dict | None = None) -> Proposal:
-    """Handling department by rule: category × town first, then the category's rule, then its default."""
-    if not code:
-        return Proposal(None)
-    rules = dispatch_rules(session) if rules is None else rules
-    hit = rules.get((code, town_code)) or rules.get((code, None))
-    if hit:
-        return hit
-    cat = category(code)
-    return Proposal(department_id_by_key(session, cat.department_key) if cat else None)
+@step_guard("reclassify")
+def reclassify(
+    session: Session, *, actor: Actor, case_id: int, origin: Origin, category_code: str, version: int | None = None
+) -> Case:
+    actor.require(roles.DISPATCH)
+    case = _load(session, actor, case_id, version)
+    _need(case, "accepted", "registered", "backlog")
+    before = case.category_code
+    _correct(session, case, require_category(category_code).code, actor)
+    _record(
+        session,
+        case,
+        actor=actor,
+        action="reclassify",
+        origin=origin,
+        detail={"from_category": before, "to_category": case.category_code},
+    )
+    db.commit(session)
+    return case
 
 
-# Scope -------------------------------------------------------------------------
-
-def case_scope(actor: Actor) -> ColumnElement[bool]:
-    base = scope_filter(actor, region_col=Case.region_code, department_col=Case.department_id,
-                        owner_col=Case.reporter_user_id)
-    if ScopeKind.DEPARTMENT in actor.scopes and actor.department_ids and not actor.sees_everything:
-        tasks = select(Task.case_id).where(Task.department_id.in_(sorted(actor.department_ids)))
-        return or_(base, Case.id.in_(tasks))
-    return base
+# 派遣 ----------------------------------------------------------------------------
 
 
-def _may_view(actor: Actor) -> bool:
-    return actor.can(roles.VIEW) or actor.can(roles.REPORT_PUBLIC)
+@step_guard("dispatch")
+def dispatch(
+    session: Session,
+    *,
+    actor: Actor,
+    case_id: int,
+    origin: Origin,
+    department_id: int | None = None,
+    assist_ids: list[int] | None = None,
+    note: str | None = None,
+    version: int | None = None,
+    force: bool = False,
+    public: bool = False,
+) -> Case:
+    """Send the case to a lead department (default: the proposal) and any assisting departments."""
+    actor.require(roles.DISPATCH)
+    case = _load(session, actor, case_id, version)
+    _need(case, "accepted", "registered")
+    if not case.category_code or not case.town_code:
+        raise Invalid(_("Choose a category and locate the case before dispatching it."), field="category_code")
+    if case.duplicate_of_id and not force:
+        original = session.get(Case, case.duplicate_of_id)
+        if original is not None and original.status in OPEN_STATUSES:
+            raise Conflict(
+                _(
+                    "This looks like a duplicate of case %(number)s, which is still open: merge it, "
+                    "or dispatch it anyway.",
+                    number=number(original),
+                ),
+                code="probable_duplicate",
+            )
+    lead = department_id or case.proposed_department_id
+    known = departments(session)
+    assists = sorted({a for a in (assist_ids or []) if a != lead})
+    if lead not in known or any(a not in known for a in assists):
+        raise Invalid(_("Choose existing departments."), field="department_id")
+    now = db.utcnow()
+    for t in tasks_of(session, case.id):
+        if t.status in ("pending", "accepted"):
+            t.status = "cancelled"
+    cat = require_category(case.category_code)
+    respond = sla.response_step(now, cat)
+    for dept, role in [(lead, "lead")] + [(a, "assist") for a in assists]:
+        session.add(
+            Task(
+                case_id=case.id, department_id=dept, role=role, status="pending", created_at=now, due_at=respond.due_at
+            )
+        )
+        notify(
+            session,
+            case_id=case.id,
+            department_id=dept,
+            kind="dispatch",
+            message=_(
+                "New case %(number)s (%(category)s) for your department.", number=number(case), category=cat.name
+            ),
+        )
+    case.registered_at = case.registered_at or now
+    case.dispatched_at, case.department_id, case.is_joint = now, lead, bool(assists)
+    case.handle_due_at = sla.handling_step(now, cat).due_at
+    _set_step(case, "respond", respond)
+    _record(
+        session,
+        case,
+        actor=actor,
+        action="dispatch",
+        to_status="dispatched",
+        origin=origin,
+        note=_note(note),
+        department_id=lead,
+        detail={"assist": [department_name(session, a) for a in assists]} if assists else None,
+        public=public,
+    )
+    db.commit(session)
+    return case
 
 
-def get_case(session: Session, *, actor: Actor, case_id: int, for_update: bool = False) -> Case:
-    """One case in the caller's scope; outside it: 403 (audited by the web layer)."""
-    if not _may_view(actor):
-        actor.require(roles.VIEW)
-    stmt = select(Case).where(Case.id == case_id)
-    if for_update and session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    case = session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
+# 处置 ----------------------------------------------------------------------------
+
+
+@step_guard("take")
+def take(session: Session, *, actor: Actor, case_id: int, origin: Origin, version: int | None = None) -> Case:
+    """A department signs for its task (签收): its first response."""
+    case = _load(session, actor, case_id, version)
+    _need(case, "dispatched", "handling")
+    task = _my_task(session, actor, case, "pending")
+    _take(session, case, task, actor=actor, origin=origin)
+    db.commit(session)
+    return case
+
+
+def _take(session: Session, case: Case, task: Task, *, actor: Actor, origin: Origin) -> None:
+    now = db.utcnow()
+    task.status, task.accepted_at = "accepted", now
+    case.first_response_at = case.first_response_at or now
+    to_status = None
+    if task.role == "lead" and case.status == "dispatched":
+        to_status = "handling"
+        cat = require_category(case.category_code)
+        _set_step(case, "handle", sla.handling_step(case.dispatched_at or now, cat))
+    _record(
+        session,
+        case,
+        actor=actor,
+        action="take",
+        to_status=to_status,
+        origin=origin,
+        department_id=task.department_id,
+        detail={"role": task.role},
+    )
+
+
+@step_guard("return")
+def return_case(
+    session: Session, *, actor: Actor, case_id: int, origin: Origin, reason: str, version: int | None = None
+) -> Case:
+    """退回: the department says the case is not theirs; the dispatcher re-dispatches it."""
+    reason = _note(reason, required=True, what="reason")
+    case = _load(session, actor, case_id, version)
+    _need(case, "dispatched", "handling")
+    task = _my_task(session, actor, case, "pending", "accepted")
+    task.status, task.note = "returned", reason
+    to_status = None
+    if task.role == "lead":
+        for t in tasks_of(session, case.id):
+            if t.status in ("pending", "accepted"):
+                t.status = "cancelled"
+        to_status = "registered"
+        case.return_count += 1
+        _set_step(case, "dispatch", sla.dispatch_step(db.utcnow()))
+    notify(
+        session,
+        case_id=case.id,
+        role=roles.DISPATCHER,
+        kind="return",
+        message=_(
+            "Case %(number)s was returned by %(dept)s: %(reason)s",
+            number=number(case),
+            dept=department_name(session, task.department_id),
+            reason=reason[:100],
+        ),
+    )
+    _record(
+        session,
+        case,
+        actor=actor,
+        action="return",
+        to_status=to_status,
+        origin=origin,
+        note=reason,
+        department_id=task.department_id,
+    )
+    db.commit(session)
+    return case
+
+
+@step_guard("extend_request")
+def request_extension(
+    session: Session, *, actor: Actor, case_id: int, origin: Origin, days: int, reason: str, version: int | None = None
+) -> Case:
+    """延期申请: more working days for the handling, approved by the dispatcher."""
+    reason = _note(reason, required=True, what="reason")
+    if not 1 <= int(days) <= 30:
+        raise Invalid(_("Ask for 1 to 30 working days."), field="days")
+    case = _load(session, actor, case_id, version)
+    _need(case, "handling")
+    task = _my_task(session, actor, case, "accepted")
+    if task.ext_status == "requested":
+        raise Conflict(_("An extension is already waiting for approval."), code="extension_pending")
+    from yiwang.events.workcal import Duration, TimeUnit
+
+    task.ext_status, task.ext_reason = "requested", reason
+    task.ext_until = (
+        sla.calendar()
+        .add(case.handle_due_at or db.utcnow(), Duration(int(days), TimeUnit.WORKING_DAYS))
+        .astimezone(dt.UTC)
+    )
+    notify(
+        session,
+        case_id=case.id,
+        role=roles.DISPATCHER,
+        kind="extension",
+        message=_(
+            "%(dept)s asks for more time on case %(number)s.",
+            dept=department_name(session, task.department_id),
+            number=number(case),
+        ),
+    )
+    _record(
+        session,
+        case,
+        actor=actor,
+        action="extend_request",
+        origin=origin,
+        note=reason,
+        department_id=task.department_id,
+        detail={"until": task.ext_until.isoformat()},
+    )
+    db.commit(session)
+    return case
+
+
+@step_guard("extend_decide")
+def decide_extension(
+    session: Session,
+    *,
+    actor: Actor,
+    case_id: int,
+    origin: Origin,
+    approve: bool,
+    note: str | None = None,
+    version: int | None = None,
+) -> Case:
+    actor.require(roles.DISPATCH)
+    case = _load(session, actor, case_id, version)
+    pending = [t for t in tasks_of(session, case.id) if t.ext_status == "requested"]
+    if not pending:
+        raise Conflict(_("No extension is waiting for a decision."), code="no_extension")
+    task = pending[0]
+    task.ext_status = "approved" if approve else "rejected"
+    if approve and case.status == "handling":
+        start = case.step_started_at or case.dispatched_at or db.utcnow()
+        until = task.ext_until
+        assert until is not None  # set with the request
+        case.handle_due_at = until
+        _set_step(case, "handle", sla.Step(start, start + (until - start) * sla.YELLOW_SHARE, until))
+        case.escalation_level = 0
+    notify(
+        session,
+        case_id=case.id,
+        department_id=task.department_id,
+        kind="extension",
+        message=_(
+            "Extension for case %(number)s: %(decision)s",
+            number=number(case),
+            decision=_("approved") if approve else _("refused"),
+        ),
+    )
+    _record(
+        session,
+        case,
+        actor=actor,
+        action="extend_approve" if approve else "extend_reject",
+        origin=origin,
+        note=_note(note),
+        department_id=task.department_id,
+    )
+    db.commit(session)
+    return case
+
+
+@step_guard("complete")
+def complete(
+    session: Session,
+    *,
+    actor: Actor,
+    case_id: int,
+    origin: Origin,
+    note: str | None,
+    files: list | None = None,
+    home: Path | None = None,
+    version: int | None = None,
+    public: bool = False,
+) -> Case:
+    """处置完成: a department reports its task done; the lead's completion sends the case to verification."""
+    note = _note(note, required=True, what="note")
+    case = _load(session, actor, case_id, version)
+    _need(case, "dispatched", "handling")
+    task = _my_task(session, actor, case, "pending", "accepted")
+    if task.status == "pending":
+        _take(session, case, task, actor=actor, origin=origin)
+    if task.role == "lead":
+        waiting = [t for t in tasks_of(session, case.id) if t.role == "assist" and t.status in ("pending", "accepted")]
+        if waiting:
+            raise Conflict(
+                _(
+                    "Assisting departments have not finished: %(depts)s.",
+                    depts="、".join(department_name(session, t.department_id) for t in waiting),
+                ),
+                code="assists_pending",
+            )
+    now = db.utcnow()
+    task.status, task.done_at, task.note = "done", now, note
+    to_status = None
+    if task.role == "lead":
+        to_status = "verifying"
+        case.handled_at = now
+        _set_step(case, "verify", sla.verify_step(now))
+        notify(
+            session,
+            case_id=case.id,
+            role=roles.DISPATCHER,
+            kind="handled",
+            message=_("Case %(number)s was handled; verify it on site.", number=number(case)),
+        )
+    row = _record(
+        session,
+        case,
+        actor=actor,
+        action="complete",
+        to_status=to_status,
+        origin=origin,
+        note=note,
+        department_id=task.department_id,
+        detail={"role": task.role},
+        public=public,
+    )
+    if files:
+        assert home is not None  # whoever passes files passes the home folder they are stored under
+        attach(session, case, row, files, home=home, actor=actor)
+    db.commit(session)
+    return case
+
+
+# 核查 / 结案 ---------------------------------------------------------------------
+
+
+@step_guard("verify")
+def verify(
+    session: Session,
+    *,
+    actor: Actor,
+    case_id: int,
+    origin: Origin,
+    passed: bool,
+    note: str | None = None,
+    files: list | None = None,
+    home: Path | None = None,
+    version: int | None = None,
+    public: bool = False,
+) -> Case:
+    actor.require(roles.VERIFY)
+    note = _note(note, required=not passed, what="note")
+    case = _load(session, actor, case_id, version)
+    _need(case, "verifying")
+    if passed:
+        case.verified_at = db.utcnow()
+        to_status = "verified"
+        _set_step(case, None, None)
+    else:
+        to_status = "handling"
+        for t in tasks_of(session, case.id):
+            if t.role == "lead" and t.status == "done":
+                t.status, t.done_at = "accepted", None
+        cat = require_category(case.category_code)
+        start = case.dispatched_at or db.utcnow()
+        handle = sla.handling_step(start, cat)
+        _set_step(case, "handle", sla.Step(start, handle.yellow_at, case.handle_due_at or handle.due_at))
+        notify(
+            session,
+            case_id=case.id,
+            department_id=case.department_id,
+            kind="verify_failed",
+            message=_(
+                "Case %(number)s failed on-site verification: %(note)s", number=number(case), note=(note or "")[:100]
+            ),
+        )
+    row = _record(
+        session,
+        case,
+        actor=actor,
+        action="verify_pass" if passed else "verify_fail",
+        to_status=to_status,
+        origin=origin,
+        note=note,
+        public=public,
+    )
+    if files:
+        assert home is not None  # whoever passes files passes the home folder they are stored under
+        attach(session, case, row, files, home=home, actor=actor)
+    db.commit(session)
+    return case
+
+
+@step_guard("close")
+def close(
+    session: Session,
+    *,
+    actor: Actor,
+    case_id: int,
+    origin: Origin,
+    note: str | None = None,
+    version: int | None = None,
+    public: bool = False,
+) -> Case:
+    actor.require(roles.DISPATCH)
+    case = _load(session, actor, case_id, version)
+    _need(case, "verified")
+    now = db.utcnow()
+    case.closed_at = now
+    case.closed_on_time = bool(case.handled_at and case.handle_due_at and case.handled_at <= case.handle_due_at)
+    _set_step(case, None, None)
+    _record(
+        session, case, actor=actor, action="close", to_status="closed", origin=origin, note=_note(note), public=public
+    )
+    if case.reporter_user_id:
+        notify(
+            session,
+            case_id=case.id,
+            user_id=case.reporter_user_id,
+            kind="closed",
+            message=_("Your report %(number)s is closed. Please rate how it was handled.", number=number(case)),
+        )
+    phone, num = case.reporter_phone, number(case)
+    db.commit(session)
+    tell_reporter(
+        phone, _("Case closed"), _("Your report %(number)s is closed. Please rate how it was handled.", number=num)
+    )
+    return case
+
+
+# 评价 / 重办 ---------------------------------------------------------------------
+
+
+def _reporter_may(actor: Actor | None, case: Case, phone_ok: bool) -> None:
+    if phone_ok:
+        return
+    if actor is None or actor.user_id is None or actor.user_id != case.reporter_user_id:
+        raise AccessDenied(
+            _("Only the reporter may rate or reopen this case."), code="not_reporter", target=f"case:{case.id}"
+        )
+
+
+@step_guard("rate")
+def rate(
+    session: Session,
+    *,
+    actor: Actor,
+    case_id: int,
+    origin: Origin,
+    rating: int,
+    comment: str | None = None,
+    phone_ok: bool = False,
+) -> Case:
+    case = session.get(Case, case_id)
     if case is None:
         raise NotFound(_("No case %(id)s.", id=case_id))
-    visible = session.execute(select(Case.id).where(Case.id == case_id, case_scope(actor))).first()
-    if not visible:
-        raise AccessDenied(_("This case is outside your data scope."), code="out_of_scope", target=f"case:{case_id}")
+    _reporter_may(actor, case, phone_ok)
+    if not 1 <= int(rating) <= 5:
+        raise Invalid(_("Rate from 1 to 5."), field="rating")
+    _need(case, "closed")
+    case.rating, case.rating_comment, case.rated_at = int(rating), (_note(comment) or "")[:500] or None, db.utcnow()
+    _record(
+        session,
+        case,
+        actor=actor,
+        action="rate",
+        to_status="rated",
+        origin=origin,
+        note=case.rating_comment,
+        detail={"rating": case.rating},
+    )
+    db.commit(session)
     return case
 
 
-@dataclass
-class CaseFilter:
-    status: str | None = None
-    category_code: str | None = None
-    town_code: str | None = None
-    region_code: str | None = None
-    source: str | None = None
-    channel: str | None = None
-    department_id: int | None = None
-    warn_level: str | None = None
-    q: str | None = None
-    open_only: bool = False
-    overdue: bool = False
-    needs_human: bool | None = None
-    since: dt.datetime | None = None
-    until: dt.datetime | None = None
+@step_guard("reopen")
+def reopen(
+    session: Session, *, actor: Actor, case_id: int, origin: Origin, reason: str, phone_ok: bool = False
+) -> Case:
+    """The reporter is not satisfied: the case goes back to the dispatcher."""
+    reason = _note(reason, required=True, what="reason")
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound(_("No case %(id)s.", id=case_id))
+    _reporter_may(actor, case, phone_ok)
+    _need(case, "closed", "rated")
+    case.reopen_count += 1
+    case.closed_at = case.verified_at = case.handled_at = None
+    case.closed_on_time = None
+    _set_step(case, "dispatch", sla.dispatch_step(db.utcnow()))
+    notify(
+        session,
+        case_id=case.id,
+        role=roles.DISPATCHER,
+        kind="reopen",
+        message=_("The reporter reopened case %(number)s: %(reason)s", number=number(case), reason=reason[:100]),
+    )
+    _record(session, case, actor=actor, action="reopen", to_status="registered", origin=origin, note=reason)
+    db.commit(session)
+    return case
 
 
-def _filtered(actor: Actor, f: CaseFilter):
-    stmt = select(Case).where(case_scope(actor))
-    if f.status:
-        if f.status not in ALL_STATUSES:
-            raise Invalid(_("Unknown status %(s)s.", s=f.status[:20]), field="status")
-        stmt = stmt.where(Case.status == f.status)
-    if f.open_only:
-        stmt = stmt.where(Case.status.in_(OPEN_STATUSES))
-    if f.category_code:
-        stmt = stmt.where(Case.category_code == f.category_code)
-    if f.town_code:
-        stmt = stmt.where(Case.town_code == f.town_code)
-    if f.region_code:
-        stmt = stmt.where(prefix_range(Case.region_code, f.region_code))
-    if f.source:
-        stmt = stmt.where(Case.source == f.source)
-    if f.channel:
-        stmt = stmt.where(Case.channel == f.channel)
-    if f.department_id:
-        stmt = stmt.where(Case.department_id == f.department_id)
-    if f.warn_level:
-        stmt = stmt.where(Case.warn_level == f.warn_level)
-    if f.overdue:
-        stmt = stmt.where(Case.status.in_(OPEN_STATUSES), Case.warn_level == "red")
-    if f.needs_human is not None:
-        stmt = stmt.where(Case.needs_human == f.needs_human)
-    if f.q:
-        q = f.q.strip()
-        if q.isdigit() and len(q) >= 16:
-            stmt = stmt.where(Case.id == int(q[8:]))
-        else:
-            stmt = stmt.where(or_(Case.description.contains(q, autoescape=True),
-                                  Case.address.contains(q, autoescape=True)))
-    if f.since:
-        stmt = stmt.where(Case.created_at >= f.since)
-    if f.until:
-        stmt = stmt.where(Case.created_at < f.until)
-    return stmt
+# 挂账 / 督办 / 不予立案 / 合并 -----------------------------------------------------------
 
 
-def list_cases(session: Session, *, actor: Actor, flt: CaseFilter | None = None, limit: int = 50,
-               offset: int = 0, count: bool = True) -> tuple[list[Case], int | None]:
-    actor.require(roles.VIEW) if not actor.can(roles.REPORT_PUBLIC) else None
-    stmt = _filtered(actor, flt or CaseFilter())
-    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one() if count else None
-    rows = session.execute(stmt.order_by(Case.id.desc()).limit(min(limit, 1000)).offset(offset)).scalars().all()
-    return list(rows), total
+@step_guard("backlog")
+def backlog(
+    session: Session,
+    *,
+    actor: Actor,
+    case_id: int,
+    origin: Origin,
+    reason: str,
+    version: int | None = None,
+    public: bool = False,
+) -> Case:
+    """挂账: the case cannot be solved now (budget, planning); its clock stops."""
+    actor.require(roles.DISPATCH)
+    reason = _note(reason, required=True, what="reason")
+    case = _load(session, actor, case_id, version)
+    _need(case, "registered", "dispatched", "handling")
+    case.backlog_reason = reason
+    _set_step(case, None, None)
+    _record(
+        session, case, actor=actor, action="backlog", to_status="backlog", origin=origin, note=reason, public=public
+    )
+    db.commit(session)
+    return case
 
 
-def map_points(session: Session, *, actor: Actor, flt: CaseFilter, limit: int = 5000) -> list[dict]:
-    """Open cases with a point, for the dispatcher's map (light rows, no ORM objects)."""
-    actor.require(roles.VIEW)
-    stmt = _filtered(actor, flt).with_only_columns(
-        Case.id, Case.lng, Case.lat, Case.category_code, Case.warn_level, Case.status, Case.created_at
-    ).where(Case.lng.is_not(None)).order_by(Case.id.desc()).limit(limit)
-    out = []
-    for cid, lng, lat, code, warn, status, created in session.execute(stmt):
-        cat = category(code)
-        out.append({"id": cid, "value": [round(lng, 5), round(lat, 5)], "warn": warn, "status": status,
-                    "category": cat.name if cat else "", "number": f"{created.astimezone(LOCAL_TZ):%Y%m%d}{cid:08d}"})
-    return out
+@step_guard("supervise")
+def supervise(session: Session, *, actor: Actor, case_id: int, origin: Origin, note: str) -> Case:
+    """督办: a note pressing the handling department(s); it reaches them as a notification."""
+    actor.require(roles.SUPERVISE)
+    note = _note(note, required=True)
+    case = get_case(session, actor=actor, case_id=case_id, for_update=True)
+    _need(case, *OPEN_STATUSES, "backlog")
+    session.execute(
+        update(Case)
+        .where(Case.id == case.id)
+        .values(supervise_count=Case.supervise_count + 1)
+        .execution_options(synchronize_session=False)
+    )
+    for t in tasks_of(session, case.id):
+        if t.status in ("pending", "accepted"):
+            notify(
+                session,
+                case_id=case.id,
+                department_id=t.department_id,
+                kind="supervise",
+                message=_("Supervision on case %(number)s: %(note)s", number=number(case), note=note[:150]),
+            )
+    row = Action(
+        case_id=case.id,
+        actor_id=actor.user_id,
+        actor_name=actor.display_name,
+        action="supervise",
+        from_status=case.status,
+        to_status=case.status,
+        note=note,
+    )
+    session.add(row)
+    audit.record(
+        session,
+        actor=actor,
+        action="events.case.supervise",
+        target_type="event_case",
+        target_id=case.id,
+        origin=origin,
+        detail={"note": note[:200]},
+    )
+    db.commit(session)
+    return case
 
 
-# Presentation -------------------------------------------------------------------
-
-STATUS_LABELS = {
-    "accepted": N_("Accepted"), "registered": N_("Case registered"), "dispatched": N_("Dispatched"),
-    "handling": N_("Handling"), "verifying": N_("To verify"), "verified": N_("Verified"),
-    "closed": N_("Closed"), "rated": N_("Rated"), "backlog": N_("Backlog"), "invalid": N_("Not registered"),
-    "merged": N_("Merged as duplicate"),
-}
-ACTION_LABELS = {
-    "accept": N_("Accepted"), "triage": N_("Triaged automatically"), "register": N_("Case registered"),
-    "reclassify": N_("Category changed"), "dispatch": N_("Dispatched"), "take": N_("Signed for by the department"),
-    "return": N_("Returned by the department"), "extend_request": N_("Extension requested"),
-    "extend_approve": N_("Extension approved"), "extend_reject": N_("Extension refused"),
-    "complete": N_("Handling reported done"), "verify_pass": N_("Verified on site"),
-    "verify_fail": N_("Failed on-site verification"), "close": N_("Closed"), "rate": N_("Rated by the reporter"),
-    "reopen": N_("Reopened by the reporter"), "backlog": N_("Put on backlog"), "supervise": N_("Supervision note"),
-    "invalidate": N_("Not registered"), "merge": N_("Merged as duplicate"), "escalate": N_("Escalated (overdue)"),
-    "clear": N_("Closed: the source cleared"),
-}
-STEP_LABELS = {"dispatch": N_("Dispatching"), "respond": N_("Signing for"), "handle": N_("Handling"),
-               "verify": N_("On-site verification")}
-SOURCE_LABELS = {"passive": N_("Passive (citizens, hotline)"), "active": N_("Active (inspectors, grid workers)"),
-                 "automatic": N_("Automatic (sensors, video AI)")}
-CHANNEL_LABELS = {"portal": N_("Public portal"), "hotline": N_("12345 hotline"), "open311": N_("Open311 client"),
-                  "app": N_("Mobile app"), "grid": N_("Grid worker"), "inspector": N_("Inspector"),
-                  "iot": N_("IoT alarm"), "video": N_("Video AI"), "indicator": N_("Indicator warning"),
-                  "api": N_("API")}
+@step_guard("invalidate")
+def invalidate(
+    session: Session,
+    *,
+    actor: Actor,
+    case_id: int,
+    origin: Origin,
+    reason: str,
+    version: int | None = None,
+    public: bool = False,
+) -> Case:
+    actor.require(roles.DISPATCH)
+    reason = _note(reason, required=True, what="reason")
+    case = _load(session, actor, case_id, version)
+    _need(case, "accepted", "registered")
+    case.closed_at = db.utcnow()
+    _set_step(case, None, None)
+    _record(
+        session, case, actor=actor, action="invalidate", to_status="invalid", origin=origin, note=reason, public=public
+    )
+    db.commit(session)
+    return case
 
 
-def case_public(session: Session, case: Case) -> dict:
-    """A case as staff and API clients see it: reporter data masked."""
-    cat = category(case.category_code)
-    return {
-        "id": case.id, "number": number(case), "token": case.token, "status": case.status,
-        "source": case.source, "channel": case.channel, "client": case.client,
-        "category_code": case.category_code, "category_name": cat.name if cat else None,
-        "major_category": cat.major_name if cat else None, "kind": cat.kind if cat else None,
-        "description": case.description, "address": case.address, "lng": case.lng, "lat": case.lat,
-        "region_code": case.region_code, "town_code": case.town_code, "located_by": case.located_by,
-        "department_id": case.department_id, "department": department_name(session, case.department_id) or None,
-        "proposed_department_id": case.proposed_department_id,
-        "proposed_department": department_name(session, case.proposed_department_id) or None,
-        "priority": case.priority, "triage_status": case.triage_status, "triage_code": case.triage_code,
-        "triage_confidence": case.triage_confidence, "triage_version": case.triage_version,
-        "needs_human": case.needs_human, "duplicate_of": case.duplicate_of_id, "is_joint": case.is_joint,
-        "reporter_name": mask_name(case.reporter_name), "reporter_phone": mask_phone(case.reporter_phone),
-        "photos": case.photos, "created_at": case.created_at, "registered_at": case.registered_at,
-        "dispatched_at": case.dispatched_at, "first_response_at": case.first_response_at,
-        "handled_at": case.handled_at, "verified_at": case.verified_at, "closed_at": case.closed_at,
-        "step": case.step, "due_at": case.due_at, "handle_due_at": case.handle_due_at,
-        "warn_level": case.warn_level, "escalation_level": case.escalation_level,
-        "closed_on_time": case.closed_on_time, "backlog_reason": case.backlog_reason,
-        "reopen_count": case.reopen_count, "return_count": case.return_count,
-        "supervise_count": case.supervise_count, "rating": case.rating, "rating_comment": case.rating_comment,
-        "version": case.version,
-    }
+@step_guard("merge")
+def merge(
+    session: Session, *, actor: Actor, case_id: int, origin: Origin, into_id: int, version: int | None = None
+) -> Case:
+    actor.require(roles.DISPATCH)
+    case = _load(session, actor, case_id, version)
+    _need(case, "accepted", "registered")
+    target = session.get(Case, into_id)
+    if target is None or target.id == case.id:
+        raise Invalid(_("Choose another existing case to merge into."), field="into")
+    case.duplicate_of_id, case.closed_at = target.id, db.utcnow()
+    _set_step(case, None, None)
+    _record(
+        session, case, actor=actor, action="merge", to_status="merged", origin=origin, detail={"into": number(target)}
+    )
+    db.commit(session)
+    return case
 
 
-def timeline(session: Session, case_id: int) -> list[dict]:
-    photos: dict[int, list[int]] = {}
-    for att_id, action_id in session.execute(
-            select(Attachment.id, Attachment.action_id).where(Attachment.case_id == case_id)):
-        photos.setdefault(action_id or 0, []).append(att_id)
-    rows = session.execute(select(Action).where(Action.case_id == case_id).order_by(Action.at, Action.id)).scalars()
-    out = []
-    for a in rows:
-        out.append({"id": a.id, "at": a.at, "action": a.action, "actor": a.actor_name,
-                    "from_status": a.from_status, "to_status": a.to_status,
-                    "department": department_name(session, a.department_id) or None, "note": a.note,
-                    "detail": json.loads(a.detail) if a.detail else {},
-                    "photos": photos.get(a.id, []) + (photos.get(0, []) if a.action == "accept" else [])})
-    return out
+# 公开 --------------------------------------------------------------------------------
 
 
-# What the public may read of a timeline (Open311 status_notes, the portal's status page). Actions have
-# no "public" flag, so the rule is by step: only the texts written as the answer to the citizen — the
-# lead department's report that the work is done and the command center's closing note — are public.
-# Never a supervision (督办) note, a return, a dispatch or reassignment instruction, an extension, a
-# verification remark, a backlog or invalidation reason, nor an assisting department's note.
-PUBLIC_NOTE_ACTIONS = frozenset({"complete", "close"})
+def _touch(session: Session, case: Case) -> None:
+    """What the public reads of the case changed: move ``updated_at`` (Open311 ``updated_datetime``) without
+    bumping the case's version, so no handler's open form is refused for it."""
+    session.execute(
+        update(Case)
+        .where(Case.id == case.id)
+        .values(updated_at=db.utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
-def _note_is_public(action: str, detail: str | None) -> bool:
-    if action not in PUBLIC_NOTE_ACTIONS:
-        return False
-    if action == "complete":  # only the lead department's completion answers the citizen
-        return (json.loads(detail) if detail else {}).get("role") == "lead"
-    return True
+@step_guard("note_public")
+def set_note_public(
+    session: Session, *, actor: Actor, case_id: int, origin: Origin, action_id: int, public: bool
+) -> Action:
+    """A dispatcher makes a step's note visible to the reporter and the public, or takes it back (audited)."""
+    actor.require(roles.DISPATCH)
+    case = get_case(session, actor=actor, case_id=case_id, for_update=True)
+    row = session.get(Action, action_id)
+    if row is None or row.case_id != case.id:
+        raise NotFound(_("No such step in this case."))
+    if public and row.action not in PUBLIC_NOTE_ACTIONS:
+        raise Invalid(_("The note of this step stays internal; it cannot be made public."), field="public")
+    if public and not (row.note or "").strip():
+        raise Invalid(_("This step has no note to make public."), field="public")
+    before, row.public = bool(row.public), bool(public)
+    _touch(session, case)
+    audit.record(
+        session,
+        actor=actor,
+        action="events.case.note_public",
+        target_type="event_case",
+        target_id=case.id,
+        origin=origin,
+        detail={"action_id": row.id, "step": row.action, "from": before, "public": row.public},
+    )
+    db.commit(session)
+    return row
 
 
-def public_notes(session: Session, case_ids: list[int]) -> dict[int, str]:
-    """The latest public note of each case, redacted (``core.masking.redact``)."""
-    notes: dict[int, str] = {}
-    if case_ids:
-        rows = session.execute(select(Action.case_id, Action.action, Action.detail, Action.note).where(
-            Action.case_id.in_(case_ids), Action.action.in_(PUBLIC_NOTE_ACTIONS), Action.note.is_not(None))
-            .order_by(Action.at, Action.id))
-        for cid, action, detail, note in rows:
-            if note.strip() and _note_is_public(action, detail):
-                notes[cid] = redact(note)
-    return notes
-
-
-def public_timeline(session: Session, case_id: int) -> list[dict]:
-    """A case's steps as the reporter sees them: no staff names or photos, notes only of public steps, redacted."""
-    return [{"at": a["at"], "action": a["action"], "to_status": a["to_status"], "department": a["department"],
-             "note": redact(a["note"]) if a["note"] and _note_is_public(a["action"], json.dumps(a["detail"])) else None}
-            for a in timeline(session, case_id)]
-
-
-def tasks_of(session: Session, case_id: int) -> list[Task]:
-    return list(session.execute(select(Task).where(Task.case_id == case_id).order_by(Task.id)).scalars())
-
-
-def attachment(session: Session, *, actor: Actor, attachment_id: int) -> Attachment:
+@step_guard("photo_public")
+def set_photo_publishable(
+    session: Session, *, actor: Actor, case_id: int, origin: Origin, attachment_id: int, publishable: bool
+) -> Attachment:
+    """A dispatcher marks a photo of the case publishable (then served by its ``public_id``), or not (audited)."""
+    actor.require(roles.DISPATCH)
+    case = get_case(session, actor=actor, case_id=case_id, for_update=True)
     att = session.get(Attachment, attachment_id)
-    if att is None:
+    if att is None or att.case_id != case.id:
         raise NotFound(_("No such photo."))
-    get_case(session, actor=actor, case_id=att.case_id)
+    before, att.publishable = bool(att.publishable), bool(publishable)
+    _touch(session, case)
+    audit.record(
+        session,
+        actor=actor,
+        action="events.case.photo_public",
+        target_type="event_case",
+        target_id=case.id,
+        origin=origin,
+        detail={"attachment_id": att.id, "from": before, "publishable": att.publishable},
+    )
+    db.commit(session)
     return att
 
 
-def reveal_reporter(session: Session, *, actor: Actor, case_id: int, reason: str, origin: Origin) -> dict:
-    """The reporter's name and phone, for an entitled caller who states why; audited."""
-    case = get_case(session, actor=actor, case_id=case_id)
-    if case.reporter_user_id != actor.user_id:
-        actor.require(org.roles.PERSONAL_READ)
-    reason = (reason or "").strip()
-    if len(reason) < 4:
-        raise Invalid(_("State the reason for reading personal data (at least 4 characters)."), field="reason")
-    audit.record(session, actor=actor, action="personal.read", target_type="event_case", target_id=case.id,
-                 origin=origin, reason=reason[:500], detail={"fields": ["reporter_name", "reporter_phone"]})
+def clear_source(session: Session, *, actor, source_ref: str, origin: Origin, note: str | None = None) -> list[int]:
+    """A machine source reports it cleared: close its open cases (audited per case)."""
+    rows = (
+        session.execute(
+            select(Case).where(Case.source_ref == source_ref, Case.status.in_(OPEN_STATUSES + ("backlog",)))
+        )
+        .scalars()
+        .all()
+    )
+    for case in rows:
+        for t in tasks_of(session, case.id):
+            if t.status in ("pending", "accepted"):
+                t.status = "cancelled"
+                notify(
+                    session,
+                    case_id=case.id,
+                    department_id=t.department_id,
+                    kind="cleared",
+                    message=_("Case %(number)s closed: its source reported the alarm cleared.", number=number(case)),
+                )
+        case.closed_at = db.utcnow()
+        case.closed_on_time = True
+        _set_step(case, None, None)
+        _record(
+            session,
+            case,
+            actor=actor,
+            action="clear",
+            to_status="closed",
+            origin=origin,
+            note=_note(note) or _("The source reported the alarm cleared."),
+            detail={"source_ref": source_ref},
+        )
     db.commit(session)
-    return {"reporter_name": case.reporter_name, "reporter_phone": case.reporter_phone}
-
-
-# Notifications --------------------------------------------------------------------
-
-def _notice_scope(actor: Actor):
-    clauses = [Notification.user_id == actor.user_id] if actor.user_id else []
-    if actor.department_ids:
-        clauses.append(Notification.department_id.in_(sorted(actor.department_ids)))
-    if actor.roles:
-        clauses.append(Notification.role.in_(sorted(actor.roles)))
-    return or_(*clauses) if clauses else false()
-
-
-def notifications(session: Session, *, actor: Actor, unread_only: bool = False, limit: int = 50) -> list[Notification]:
-    stmt = select(Notification).where(_notice_scope(actor))
-    if unread_only:
-        stmt = stmt.where(Notification.read_at.is_(None))
-    return list(session.execute(stmt.order_by(Notification.id.desc()).limit(limit)).scalars())
-
-
-def unread_count(session: Session, *, actor: Actor) -> int:
-    return session.execute(select(func.count()).select_from(Notification).where(
-        _notice_scope(actor), Notification.read_at.is_(None))).scalar_one()
+    return [c.id for c in rows]
 
 
 def mark_read(session: Session, *, actor: Actor, origin: Origin) -> int:
@@ -404,11 +1016,36 @@ def mark_read(session: Session, *, actor: Actor, origin: Origin) -> int:
     for n in rows:
         n.read_at = now
     if rows:
-        audit.record(session, actor=actor, action="events.notifications_read", target_type="user",
-                     target_id=actor.user_id, origin=origin, detail={"count": len(rows)})
+        audit.record(
+            session,
+            actor=actor,
+            action="events.notifications_read",
+            target_type="user",
+            target_id=actor.user_id,
+            origin=origin,
+            detail={"count": len(rows)},
+        )
     db.commit(session)
     return len(rows)
 
 
-def status_label(status: str) -> str:
-    return _(STATUS_LABELS[status]) if status in STATUS_LABELS else status
+# One table of the workflow's steps, for the JSON API and the HTML forms alike (their permissions:
+# ``roles.STEP_PERMISSIONS``, same keys; a test checks they agree).
+STEP_FUNCTIONS = {
+    "register": register,
+    "reclassify": reclassify,
+    "dispatch": dispatch,
+    "take": take,
+    "return": return_case,
+    "extend": request_extension,
+    "extend-decision": decide_extension,
+    "complete": complete,
+    "verify": verify,
+    "close": close,
+    "backlog": backlog,
+    "supervise": supervise,
+    "invalidate": invalidate,
+    "merge": merge,
+    "rate": rate,
+    "reopen": reopen,
+}

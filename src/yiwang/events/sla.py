@@ -48,8 +48,11 @@ class _LoggedCalendar(WorkCalendar):
 
 @cache
 def _log_fallback(year: int) -> None:
-    log.warning("no official holiday data for this year: counting Monday-Friday as working days; "
-                "load the State Council notice into event_holidays.csv", year=year)
+    log.warning(
+        "no official holiday data for this year: counting Monday-Friday as working days; "
+        "load the State Council notice into event_holidays.csv",
+        year=year,
+    )
 
 
 @cache

@@ -31,9 +31,9 @@ from yiwang.core.audit import Origin
 from yiwang.core.i18n import _
 from yiwang.core.security import SYSTEM_ACTOR
 from yiwang.events import pipeline, roles, sla
-from yiwang.events.models import Action, Case
+from yiwang.events.models import ACTION_TABLE, CASE_TABLE, Case
 from yiwang.events.notify import notify
-from yiwang.events.service import OPEN_STATUSES, departments
+from yiwang.events.queries import OPEN_STATUSES, departments
 from yiwang.events.settings import get_events_settings
 
 log = structlog.get_logger("yiwang.events.timers")
@@ -48,10 +48,22 @@ def due_cases(now: dt.datetime, limit: int, dialect: str):
     every intake commit of every process waits that long behind it.
     """
     c = Case.__table__.c
-    stmt = (select(c.id, c.step, c.step_started_at, c.yellow_at, c.due_at, c.warn_level, c.escalation_level,
-                   c.department_id, c.created_at)
-            .where(c.next_check_at <= now, c.status.concat("").in_(OPEN_STATUSES))
-            .order_by(c.next_check_at).limit(limit))
+    stmt = (
+        select(
+            c.id,
+            c.step,
+            c.step_started_at,
+            c.yellow_at,
+            c.due_at,
+            c.warn_level,
+            c.escalation_level,
+            c.department_id,
+            c.created_at,
+        )
+        .where(c.next_check_at <= now, c.status.concat("").in_(OPEN_STATUSES))
+        .order_by(c.next_check_at)
+        .limit(limit)
+    )
     return stmt.with_for_update(skip_locked=True) if dialect == "postgresql" else stmt
 
 
@@ -78,11 +90,15 @@ def tick(session: Session, *, now: dt.datetime | None = None, limit: int = 2000)
             esc = level
             counts["escalated"] += 1
             num = f"{r.created_at.astimezone(dt.timezone(dt.timedelta(hours=8))):%Y%m%d}{r.id:08d}"
-            message = _("Case %(number)s is overdue in step \"%(step)s\" (escalation level %(level)s).",
-                        number=num, step=r.step or "", level=level)
+            message = _(
+                'Case %(number)s is overdue in step "%(step)s" (escalation level %(level)s).',
+                number=num,
+                step=r.step or "",
+                level=level,
+            )
             notify(session, case_id=r.id, role=roles.SUPERVISOR, kind="escalate", message=message)
             if level == 1:
-                parent = depts.get(r.department_id).parent_id if r.department_id in depts else None
+                parent = depts[r.department_id].parent_id if r.department_id in depts else None
                 if parent:
                     notify(session, case_id=r.id, department_id=parent, kind="escalate", message=message)
                 if r.department_id:
@@ -90,18 +106,39 @@ def tick(session: Session, *, now: dt.datetime | None = None, limit: int = 2000)
             else:
                 notify(session, case_id=r.id, role=org.roles.LEADER, kind="escalate", message=message)
             detail = {"level": level, "step": r.step, "due_at": r.due_at.isoformat()}
-            actions.append({"case_id": r.id, "at": now, "actor_id": None, "actor_name": "SLA", "action": "escalate",
-                            "from_status": None, "to_status": None, "department_id": r.department_id,
-                            "note": None, "detail": json.dumps(detail)})
-            audits.append({"actor": SYSTEM_ACTOR, "origin": ORIGIN, "action": "events.case.escalate",
-                           "target_type": "event_case", "target_id": r.id, "detail": detail})
+            actions.append(
+                {
+                    "case_id": r.id,
+                    "at": now,
+                    "actor_id": None,
+                    "actor_name": "SLA",
+                    "action": "escalate",
+                    "from_status": None,
+                    "to_status": None,
+                    "department_id": r.department_id,
+                    "note": None,
+                    "detail": json.dumps(detail),
+                }
+            )
+            audits.append(
+                {
+                    "actor": SYSTEM_ACTOR,
+                    "origin": ORIGIN,
+                    "action": "events.case.escalate",
+                    "target_type": "event_case",
+                    "target_id": r.id,
+                    "detail": detail,
+                }
+            )
         updates.append({"b_id": r.id, "b_warn": light, "b_esc": esc, "b_next": sla.next_check(step, now)})
     session.connection().execute(
-        update(Case.__table__).where(c.id == bindparam("b_id")).values(
-            warn_level=bindparam("b_warn"), escalation_level=bindparam("b_esc"), next_check_at=bindparam("b_next")),
-        updates)
+        update(CASE_TABLE)
+        .where(c.id == bindparam("b_id"))
+        .values(warn_level=bindparam("b_warn"), escalation_level=bindparam("b_esc"), next_check_at=bindparam("b_next")),
+        updates,
+    )
     if actions:
-        session.connection().execute(insert(Action.__table__), actions)
+        session.connection().execute(insert(ACTION_TABLE), actions)
         audit.record_many(session, audits)
     session.commit()
     return counts
@@ -113,7 +150,8 @@ class TriageTurn:
     only one could write them. PostgreSQL needs none (``SKIP LOCKED`` shares the work out)."""
 
     def __init__(self, path: str | None) -> None:
-        self.path, self.fd = path, None
+        self.path = path
+        self.fd: int | None = None
 
     def take(self) -> bool:
         if self.path is None:
@@ -153,7 +191,7 @@ class Background:
             try:
                 with self.factory() as session:
                     work(session)
-            except Exception:  # noqa: BLE001 - keep the loop alive; the next round retries
+            except Exception:
                 log.exception("background job failed", job=name)
             self.stop.wait(seconds)
 
@@ -176,8 +214,7 @@ class Background:
 
         s = get_events_settings()
         if intake_busy(self.home):
-            oldest = session.execute(select(func.min(Case.created_at))
-                                     .where(Case.triage_status == "pending")).scalar()
+            oldest = session.execute(select(func.min(Case.created_at)).where(Case.triage_status == "pending")).scalar()
             session.rollback()
             if oldest is None or (db.utcnow() - oldest).total_seconds() < s.triage_max_wait:
                 return 0
@@ -191,8 +228,10 @@ class Background:
 
     def start(self) -> None:
         s = get_events_settings()
-        jobs = [("triage", s.triage_seconds, self._triage),
-                ("timers", s.timer_seconds, lambda session: tick(session)["checked"] >= 2000)]
+        jobs = [
+            ("triage", s.triage_seconds, self._triage),
+            ("timers", s.timer_seconds, lambda session: tick(session)["checked"] >= 2000),
+        ]
         for name, seconds, work in jobs:
             t = threading.Thread(target=self._loop, args=(name, seconds, work), name=f"events-{name}", daemon=True)
             t.start()

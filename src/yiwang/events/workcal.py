@@ -51,9 +51,7 @@ class TimeUnit(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"natural_hours": "小时", "working_hours": "工作时", "working_days": "工作日"}[
-            self.value
-        ]
+        return {"natural_hours": "小时", "working_hours": "工作时", "working_days": "工作日"}[self.value]
 
 
 class WarningLevel(StrEnum):
@@ -80,9 +78,7 @@ class Duration:
         if self.value < 0:
             raise ValueError(f"duration must not be negative: {self.value}")
         if self.unit is TimeUnit.WORKING_DAYS and float(self.value) != int(self.value):
-            raise ValueError(
-                "working_days must be a whole number; give fractions in working_hours"
-            )
+            raise ValueError("working_days must be a whole number; give fractions in working_hours")
 
     def __str__(self) -> str:
         return f"{self.value:g} {self.unit.label}"
@@ -108,10 +104,12 @@ class OfficeHours:
 
     @property
     def hours_per_day(self) -> float:
-        return sum(
-            (datetime.combine(date.min, e) - datetime.combine(date.min, s)).total_seconds()
-            for s, e in self.periods
-        ) / 3600
+        return (
+            sum(
+                (datetime.combine(date.min, e) - datetime.combine(date.min, s)).total_seconds() for s, e in self.periods
+            )
+            / 3600
+        )
 
 
 @dataclass(frozen=True)
@@ -129,7 +127,8 @@ class HolidaySupplement:
     @classmethod
     def from_rows(cls, rows: Iterable[tuple[date, str]]) -> HolidaySupplement:
         """Rows of (day, kind) with kind ``holiday`` or ``workday``."""
-        holidays, workdays = set(), set()
+        holidays: set[date] = set()
+        workdays: set[date] = set()
         for day, kind in rows:
             if kind not in ("holiday", "workday"):
                 raise ValueError(f"kind must be 'holiday' or 'workday': {kind!r}")
@@ -141,9 +140,7 @@ class HolidaySupplement:
     def from_csv(cls, path: Path) -> HolidaySupplement:
         """CSV with columns ``date`` (YYYY-MM-DD) and ``kind`` (holiday/workday)."""
         with path.open(encoding="utf-8", newline="") as fh:
-            return cls.from_rows(
-                (date.fromisoformat(r["date"]), r["kind"].strip()) for r in csv.DictReader(fh)
-            )
+            return cls.from_rows((date.fromisoformat(r["date"]), r["kind"].strip()) for r in csv.DictReader(fh))
 
     def is_workday(self, day: date) -> bool:
         return day in self.workdays or (day.weekday() < 5 and day not in self.holidays)
@@ -274,20 +271,14 @@ class WorkCalendar:
         Natural-hour allowances are measured in wall-clock time, the others in office time,
         so a case does not turn yellow over a weekend.
         """
-        unit = (
-            TimeUnit.NATURAL_HOURS
-            if duration.unit is TimeUnit.NATURAL_HOURS
-            else TimeUnit.WORKING_HOURS
-        )
+        unit = TimeUnit.NATURAL_HOURS if duration.unit is TimeUnit.NATURAL_HOURS else TimeUnit.WORKING_HOURS
         allowed = self.elapsed(start, self.add(start, duration), unit)
         used = self.elapsed(start, now, unit)
         if allowed <= 0:
             return 1.0 if used > 0 else 0.0
         return used / allowed
 
-    def warning(
-        self, start: datetime, now: datetime, duration: Duration, *, yellow_at: float = 0.8
-    ) -> WarningLevel:
+    def warning(self, start: datetime, now: datetime, duration: Duration, *, yellow_at: float = 0.8) -> WarningLevel:
         """Green under ``yellow_at`` of the allowance, yellow until the deadline, red after."""
         if _local(now) > self.add(start, duration):
             return WarningLevel.RED
@@ -313,8 +304,6 @@ def deadline(start: datetime, duration: Duration) -> datetime:
     return DEFAULT_CALENDAR.add(start, duration)
 
 
-def warning_level(
-    start: datetime, now: datetime, duration: Duration, *, yellow_at: float = 0.8
-) -> WarningLevel:
+def warning_level(start: datetime, now: datetime, duration: Duration, *, yellow_at: float = 0.8) -> WarningLevel:
     """Warning light on the default calendar."""
     return DEFAULT_CALENDAR.warning(start, now, duration, yellow_at=yellow_at)

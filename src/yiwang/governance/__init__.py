@@ -34,26 +34,36 @@ from fastapi.staticfiles import StaticFiles
 from yiwang import catalog, lake
 from yiwang.core import bus, web
 from yiwang.core.i18n import N_
-from yiwang.governance.settings import get_governance_settings
-from yiwang.governance import roles
+from yiwang.governance import roles  # noqa: F401  (declares the permissions at import)
 from yiwang.governance.demo import demo_files
-from yiwang.governance.ingest import LoadFailed, ingest_file, queue_file
-from yiwang.governance.loads import get_load, list_loads, public
 from yiwang.governance.privacy import k_anonymity_report
+from yiwang.governance.queries import get_load, list_loads, public
 from yiwang.governance.rules_check import validate_rules
 from yiwang.governance.schemas import KAnonymityPublic, LoadPublic
+from yiwang.governance.service import LoadFailed, ingest_file, queue_file
+from yiwang.governance.settings import get_governance_settings
 
-__all__ = ["register", "ingest_file", "queue_file", "LoadFailed", "list_loads", "get_load", "public", "LoadPublic",
-           "k_anonymity_report", "KAnonymityPublic", "validate_rules", "demo_files"]
+__all__ = [
+    "KAnonymityPublic",
+    "LoadFailed",
+    "LoadPublic",
+    "demo_files",
+    "get_load",
+    "ingest_file",
+    "k_anonymity_report",
+    "list_loads",
+    "public",
+    "queue_file",
+    "register",
+    "validate_rules",
+]
 
-roles.grant_permissions()
 catalog.register_rules_validator(validate_rules)
 
 
 def register(app: FastAPI) -> None:
     from yiwang.governance import api, lineage_hooks, views
 
-    roles.grant_permissions()
     catalog.register_rules_validator(validate_rules)
     bus.subscribe(lake.TablesRead, lineage_hooks.on_tables_read)
     here = Path(__file__).parent
@@ -65,10 +75,26 @@ def register(app: FastAPI) -> None:
     app.mount("/assets/governance", StaticFiles(directory=here / "static"), name="governance-assets")
     _background(app)
     nav = web.register_nav
-    nav(web.NavItem("workspace", N_("Data loads"), "/workspace/governance", lake.LOAD, order=310,
-                    description=N_("Upload department data; governance rules, quarantine and quality")))
-    nav(web.NavItem("workspace", N_("Data lineage"), "/workspace/governance/lineage", lake.VIEW, order=320,
-                    description=N_("From source file to raw, clean, share and whoever reads them")))
+    nav(
+        web.NavItem(
+            "workspace",
+            N_("Data loads"),
+            "/workspace/governance",
+            lake.LOAD,
+            order=310,
+            description=N_("Upload department data; governance rules, quarantine and quality"),
+        )
+    )
+    nav(
+        web.NavItem(
+            "workspace",
+            N_("Data lineage"),
+            "/workspace/governance/lineage",
+            lake.VIEW,
+            order=320,
+            description=N_("From source file to raw, clean, share and whoever reads them"),
+        )
+    )
 
 
 def _background(app: FastAPI) -> None:

@@ -12,7 +12,7 @@ import datetime as dt
 import random
 from pathlib import Path
 
-from yiwang.governance.engine import synth
+from yiwang.governance.bench import synth
 from yiwang.governance.engine.idcodes import uscc_check_character
 from yiwang.governance.engine.refdata import kunshan_divisions
 
@@ -35,23 +35,38 @@ def write_enterprises(path: Path, rows: int, *, seed: int = 2021) -> None:
     towns = [r["code"] for r in kunshan_divisions() if r["level"] == "town"] or ["320583100"]
     with path.open("w", encoding="utf-8", newline="") as fh:
         out = csv.writer(fh)
-        out.writerow(["企业名称", "统一社会信用代码", "法定代表人", "成立日期", "注册资本（万元）", "行业代码", "住所", "所属区镇代码"])
+        out.writerow(
+            [
+                "企业名称",
+                "统一社会信用代码",
+                "法定代表人",
+                "成立日期",
+                "注册资本（万元）",
+                "行业代码",
+                "住所",
+                "所属区镇代码",
+            ]
+        )
         for i in range(rows):
             first17 = "91320583" + _org_code(rng)
             code = first17 + uscc_check_character(first17)
             name = f"昆山{rng.choice(WORDS)}{rng.choice(TRADES)}有限公司"
             founded = dt.date(1995, 1, 1) + dt.timedelta(days=rng.randrange(30 * 365))
-            row = [name if i % 97 else name + "（第二分公司）", code, rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
-                   founded.strftime("%Y/%-m/%-d") if i % 3 else founded.isoformat(), f"{rng.randrange(10, 50000)}",
-                   rng.choice("CFGIM") + f"{rng.randrange(10, 99)}", f"江苏省苏州市昆山市{rng.choice(WORDS)}路{rng.randrange(1, 999)}号",
-                   rng.choice(towns)]
+            row = [
+                name if i % 97 else name + "（第二分公司）",
+                code,
+                rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
+                founded.strftime("%Y/%-m/%-d") if i % 3 else founded.isoformat(),
+                f"{rng.randrange(10, 50000)}",
+                rng.choice("CFGIM") + f"{rng.randrange(10, 99)}",
+                f"江苏省苏州市昆山市{rng.choice(WORDS)}路{rng.randrange(1, 999)}号",
+                rng.choice(towns),
+            ]
             if i % 61 == 7:
                 row[1] = code[:-1] + ("0" if code[-1] != "0" else "1")  # wrong check character
             if i % 89 == 11:
                 row[7] = "999999999"  # not a Kunshan division
             out.writerow(row)
-
-
 
 
 def demo_files(folder: Path, *, people: int = 3000, enterprises: int = 400) -> dict[str, Path]:

@@ -29,8 +29,8 @@ from yiwang.core.config import Settings
 from yiwang.core.errors import YiwangError
 from yiwang.core.security import SYSTEM_ACTOR
 from yiwang.governance import lineage
-from yiwang.governance.ingest import run_load
 from yiwang.governance.models import Load
+from yiwang.governance.service import run_load
 from yiwang.governance.settings import get_governance_settings
 
 log = structlog.get_logger("yiwang.governance.jobs")
@@ -65,10 +65,17 @@ def run_claimed(factory: sessionmaker, settings: Settings, load_id: str) -> None
     try:
         if actor is None:
             raise _Gone(row.actor_username)
-        run_load(factory, settings=settings, load_id=load_id, actor=actor, source=source,
-                 source_options={k: v for k, v in options.items() if k in ("encoding", "sheet", "delimiter", "table",
-                                                                          "query", "format")},
-                 origin=ORIGIN)
+        run_load(
+            factory,
+            settings=settings,
+            load_id=load_id,
+            actor=actor,
+            source=source,
+            source_options={
+                k: v for k, v in options.items() if k in ("encoding", "sheet", "delimiter", "table", "query", "format")
+            },
+            origin=ORIGIN,
+        )
     except YiwangError as exc:
         log.info("load failed", load_id=load_id, code=exc.code, message=exc.message)
     finally:
@@ -91,26 +98,54 @@ def recover(factory: sessionmaker, settings: Settings, *, stale_seconds: int | N
     counts = {"committed": 0, "failed": 0}
     the_lake = lake.lake_for(settings)
     with factory() as session:
-        rows = list(session.execute(select(Load).where(
-            Load.status == "running", or_(Load.heartbeat_at.is_(None), Load.heartbeat_at < limit))).scalars())
+        rows = list(
+            session.execute(
+                select(Load).where(
+                    Load.status == "running", or_(Load.heartbeat_at.is_(None), Load.heartbeat_at < limit)
+                )
+            ).scalars()
+        )
         for row in rows:
             snaps = _snapshots_of(the_lake, row)
             if snaps:
                 row.status, row.snapshots = "committed", json.dumps(snaps)
-                row.error = json.dumps({"code": "recovered", "message": "the process ended after the lake commit; "
-                                        "counts and quality were not recorded"})
+                row.error = json.dumps(
+                    {
+                        "code": "recovered",
+                        "message": "the process ended after the lake commit; counts and quality were not recorded",
+                    }
+                )
             else:
                 row.status = "failed"
-                row.error = json.dumps({"code": "interrupted", "message": "the load's process ended before it "
-                                        "committed; the lake kept its previous snapshot", "file": row.source_name,
-                                        "line": None, "column": None})
-                ev = lineage.run_event("FAIL", run_id=row.run_id, job=f"ingest.{row.resource}", inputs=[], outputs=[],
-                                       run_facets=lineage.error_facet("interrupted"))
+                row.error = json.dumps(
+                    {
+                        "code": "interrupted",
+                        "message": "the load's process ended before it committed; the lake kept its previous snapshot",
+                        "file": row.source_name,
+                        "line": None,
+                        "column": None,
+                    }
+                )
+                ev = lineage.run_event(
+                    "FAIL",
+                    run_id=row.run_id,
+                    job=f"ingest.{row.resource}",
+                    inputs=[],
+                    outputs=[],
+                    run_facets=lineage.error_facet("interrupted"),
+                )
                 lineage.store(session, ev, resource=row.resource, department_id=row.department_id)
             row.finished_at = db.utcnow()
             counts[row.status] += 1
-            audit.record(session, actor=SYSTEM_ACTOR, action="governance.load_recovered", target_type="catalog_resource",
-                         target_id=row.resource, origin=ORIGIN, detail={"load_id": row.id, "status": row.status})
+            audit.record(
+                session,
+                actor=SYSTEM_ACTOR,
+                action="governance.load_recovered",
+                target_type="catalog_resource",
+                target_id=row.resource,
+                origin=ORIGIN,
+                detail={"load_id": row.id, "status": row.status},
+            )
         session.commit()
     return counts
 
@@ -134,13 +169,14 @@ class Worker:
         self.gov = get_governance_settings()
         self.stop = threading.Event()
         self.name = f"{socket.gethostname()}:{os.getpid()}"
-        self.threads = [threading.Thread(target=self._loop, name=f"load-worker-{i}", daemon=True)
-                        for i in range(self.gov.workers)]
+        self.threads = [
+            threading.Thread(target=self._loop, name=f"load-worker-{i}", daemon=True) for i in range(self.gov.workers)
+        ]
 
     def start(self) -> None:
         try:
             recover(self.factory, self.settings)
-        except Exception as exc:  # noqa: BLE001 - recovery is retried on the next round
+        except Exception as exc:
             log.warning("load recovery failed", error=str(exc)[:300])
         for t in self.threads:
             t.start()
@@ -157,7 +193,7 @@ class Worker:
                 rounds += 1
                 if rounds % max(1, int(60 / self.gov.poll_seconds)) == 0:
                     recover(self.factory, self.settings)
-            except Exception as exc:  # noqa: BLE001 - the worker outlives any one load
+            except Exception as exc:
                 log.warning("load worker error", error=str(exc)[:300])
             self.stop.wait(self.gov.poll_seconds)
 

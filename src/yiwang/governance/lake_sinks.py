@@ -30,9 +30,16 @@ FAST_ZONES = ("raw", "clean", "share")
 class LakeLoad:
     """Owns the shared Load; hands out one sink per zone."""
 
-    def __init__(self, lake: Lake, name: str, *, modes: Mapping[str, Target | WriteMode | str] | None = None,
-                 zones: tuple[str, ...] = ZONES, load_id: str | None = None,
-                 parquet: ParquetOptions | None = INGEST_PARQUET) -> None:
+    def __init__(
+        self,
+        lake: Lake,
+        name: str,
+        *,
+        modes: Mapping[str, Target | WriteMode | str] | None = None,
+        zones: tuple[str, ...] = ZONES,
+        load_id: str | None = None,
+        parquet: ParquetOptions | None = INGEST_PARQUET,
+    ) -> None:
         """``parquet``: the encoding of the raw, clean and share files (``None``: the lake's defaults)."""
         modes = dict(modes or {})
         targets = {}

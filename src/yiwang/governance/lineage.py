@@ -26,7 +26,6 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urlparse
 
-import httpx
 import jsonschema
 import structlog
 from sqlalchemy import event as sa_event
@@ -84,15 +83,37 @@ def now_iso() -> str:
     return utcnow().isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def run_event(event_type: str, *, run_id: str, job: str, inputs: list[dict], outputs: list[dict],
-              run_facets: dict | None = None, event_time: str | None = None) -> dict:
+def run_event(
+    event_type: str,
+    *,
+    run_id: str,
+    job: str,
+    inputs: list[dict],
+    outputs: list[dict],
+    run_facets: dict | None = None,
+    event_time: str | None = None,
+) -> dict:
     return {
-        "eventType": event_type, "eventTime": event_time or now_iso(), "producer": PRODUCER,
-        "schemaURL": RUN_EVENT_SCHEMA, "run": {"runId": run_id, "facets": run_facets or {}},
-        "job": {"namespace": JOB_NAMESPACE, "name": job,
-                "facets": {"jobType": facet("JobTypeJobFacet", "2-0-3", processingType="BATCH", integration="YIWANG",
-                                            jobType="INGEST" if job.startswith("ingest.") else "QUERY")}},
-        "inputs": inputs, "outputs": outputs,
+        "eventType": event_type,
+        "eventTime": event_time or now_iso(),
+        "producer": PRODUCER,
+        "schemaURL": RUN_EVENT_SCHEMA,
+        "run": {"runId": run_id, "facets": run_facets or {}},
+        "job": {
+            "namespace": JOB_NAMESPACE,
+            "name": job,
+            "facets": {
+                "jobType": facet(
+                    "JobTypeJobFacet",
+                    "2-0-3",
+                    processingType="BATCH",
+                    integration="YIWANG",
+                    jobType="INGEST" if job.startswith("ingest.") else "QUERY",
+                )
+            },
+        },
+        "inputs": inputs,
+        "outputs": outputs,
     }
 
 
@@ -101,14 +122,17 @@ def dataset(namespace: str, name: str, **facets) -> dict:
 
 
 def _field(namespace: str, table: str, column: str, subtype: str, description: str, masking: bool) -> dict:
-    return {"namespace": namespace, "name": table, "field": column,
-            "transformations": [{"type": "DIRECT", "subtype": subtype, "description": description,
-                                 "masking": masking}]}
+    return {
+        "namespace": namespace,
+        "name": table,
+        "field": column,
+        "transformations": [{"type": "DIRECT", "subtype": subtype, "description": description, "masking": masking}],
+    }
 
 
 def share_plan(rules: ResourceRules) -> list[tuple[str, str, str]]:
     """(share column, clean column, mask method) as the engine's masker builds the share zone."""
-    plan = []
+    plan: list[tuple[str, str, str]] = []
     for rule in rules.columns:
         for out, policy in ((rule.name, rule.mask or default_mask(rule)), *rule.extra_masks.items()):
             if isinstance(policy, SuppressMask) and policy.drop:
@@ -117,57 +141,96 @@ def share_plan(rules: ResourceRules) -> list[tuple[str, str, str]]:
     return plan
 
 
-def load_datasets(lake_ns: str, rules: ResourceRules, *, source_ns: str, source_name: str,
-                  rows: dict[str, int] | None = None) -> tuple[list[dict], list[dict]]:
+def load_datasets(
+    lake_ns: str, rules: ResourceRules, *, source_ns: str, source_name: str, rows: dict[str, int] | None = None
+) -> tuple[list[dict], list[dict]]:
     """Inputs and outputs of one load, with schema, column lineage and (when known) row counts."""
     name = rules.resource
     columns = rules.column_names
     schema = lambda cols: facet("SchemaDatasetFacet", "1-1-1", fields=[{"name": c} for c in cols])  # noqa: E731
     source = dataset(source_ns, source_name, schema=schema(columns))
-    raw_lineage = {c: {"inputFields": [_field(source_ns, source_name, c, "IDENTITY", "as received", False)]}
-                   for c in columns}
+    raw_lineage = {
+        c: {"inputFields": [_field(source_ns, source_name, c, "IDENTITY", "as received", False)]} for c in columns
+    }
     clean_lineage = {
-        c.name: {"inputFields": [_field(lake_ns, f"raw.{name}", c.name, "TRANSFORMATION",
-                                        f"normalised and validated as {c.kind}", False)]} for c in rules.columns}
+        c.name: {
+            "inputFields": [
+                _field(lake_ns, f"raw.{name}", c.name, "TRANSFORMATION", f"normalised and validated as {c.kind}", False)
+            ]
+        }
+        for c in rules.columns
+    }
     share_lineage = {
-        out: {"inputFields": [_field(lake_ns, f"clean.{name}", src, "IDENTITY" if method == "keep" else "TRANSFORMATION",
-                                     f"mask: {method}", method != KeepMask().method)]}
-        for out, src, method in share_plan(rules)}
-    quarantine_lineage = {c: {"inputFields": [_field(lake_ns, f"raw.{name}", c, "IDENTITY", "rejected row as received",
-                                                     False)]} for c in columns}
+        out: {
+            "inputFields": [
+                _field(
+                    lake_ns,
+                    f"clean.{name}",
+                    src,
+                    "IDENTITY" if method == "keep" else "TRANSFORMATION",
+                    f"mask: {method}",
+                    method != KeepMask().method,
+                )
+            ]
+        }
+        for out, src, method in share_plan(rules)
+    }
+    quarantine_lineage = {
+        c: {"inputFields": [_field(lake_ns, f"raw.{name}", c, "IDENTITY", "rejected row as received", False)]}
+        for c in columns
+    }
     lineage = {"raw": raw_lineage, "clean": clean_lineage, "share": share_lineage, "quarantine": quarantine_lineage}
     outputs = []
     for zone in ZONES:
-        out = dataset(lake_ns, f"{zone}.{name}", schema=schema(list(lineage[zone])),
-                      columnLineage=facet("ColumnLineageDatasetFacet", "1-2-0", fields=lineage[zone]))
+        out = dataset(
+            lake_ns,
+            f"{zone}.{name}",
+            schema=schema(list(lineage[zone])),
+            columnLineage=facet("ColumnLineageDatasetFacet", "1-2-0", fields=lineage[zone]),
+        )
         if rows is not None and zone in rows:
-            out["outputFacets"] = {"outputStatistics": facet("OutputStatisticsOutputDatasetFacet", "1-0-2",
-                                                             rowCount=int(rows[zone]))}
+            out["outputFacets"] = {
+                "outputStatistics": facet("OutputStatisticsOutputDatasetFacet", "1-0-2", rowCount=int(rows[zone]))
+            }
         outputs.append(out)
     return [source], outputs
 
 
 def error_facet(message: str) -> dict:
-    return {"errorMessage": facet("ErrorMessageRunFacet", "1-0-1", message=message[:2000],
-                                  programmingLanguage="python")}
+    return {
+        "errorMessage": facet("ErrorMessageRunFacet", "1-0-1", message=message[:2000], programmingLanguage="python")
+    }
 
 
 # Storage ------------------------------------------------------------------------
 
+
 def store(session: Session, event: dict, *, resource: str | None, department_id: int | None) -> LineageEvent:
     """Validate and add one event in the caller's transaction."""
     validate(event)
-    row = LineageEvent(run_id=event["run"]["runId"], event_type=event.get("eventType", "OTHER"),
-                       event_time=dt.datetime.fromisoformat(event["eventTime"].replace("Z", "+00:00")),
-                       job_name=event["job"]["name"][:200], resource=resource, department_id=department_id,
-                       payload=json.dumps(event, ensure_ascii=False, separators=(",", ":")))
+    row = LineageEvent(
+        run_id=event["run"]["runId"],
+        event_type=event.get("eventType", "OTHER"),
+        event_time=dt.datetime.fromisoformat(event["eventTime"].replace("Z", "+00:00")),
+        job_name=event["job"]["name"][:200],
+        resource=resource,
+        department_id=department_id,
+        payload=json.dumps(event, ensure_ascii=False, separators=(",", ":")),
+    )
     session.add(row)
     session.flush()
     return row
 
 
-def events(session: Session, *, actor: Actor, resource: str | None = None, run_id: str | None = None,
-           limit: int = 200, before_id: int | None = None) -> list[LineageEvent]:
+def events(
+    session: Session,
+    *,
+    actor: Actor,
+    resource: str | None = None,
+    run_id: str | None = None,
+    limit: int = 200,
+    before_id: int | None = None,
+) -> list[LineageEvent]:
     """Stored events the actor may see (their departments' resources), newest first."""
     stmt = select(LineageEvent).where(scope_filter(actor, department_col=LineageEvent.department_id))
     if resource:
@@ -231,8 +294,9 @@ _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="openlineage-forwar
 _pending: list[Future] = []
 
 
-def forward_later(url: str | None, rows: list[tuple[int, str]], *, factory: sessionmaker | None = None,
-                  retries: int = 3) -> None:
+def forward_later(
+    url: str | None, rows: list[tuple[int, str]], *, factory: sessionmaker | None = None, retries: int = 3
+) -> None:
     """POST each stored event to ``url`` on the forwarding thread (no-op without a URL)."""
     if not url or not rows:
         return
@@ -243,8 +307,9 @@ def forward_later(url: str | None, rows: list[tuple[int, str]], *, factory: sess
 def forward_after_commit(session: Session, url: str | None, row: LineageEvent, retries: int = 3) -> None:
     if not url:
         return
-    sa_event.listen(session, "after_commit", lambda _s: forward_later(url, [(row.id, row.payload)], retries=retries),
-                    once=True)
+    sa_event.listen(
+        session, "after_commit", lambda _s: forward_later(url, [(row.id, row.payload)], retries=retries), once=True
+    )
 
 
 def wait_forwarding(timeout: float = 30) -> None:
@@ -253,6 +318,8 @@ def wait_forwarding(timeout: float = 30) -> None:
 
 
 def _forward(url: str, rows: list[tuple[int, str]], factory: sessionmaker | None, retries: int) -> None:
+    import httpx  # only when a URL is configured: commands that load without one do not pay for it
+
     with httpx.Client(timeout=5, trust_env=False) as client:
         for event_id, payload in rows:
             error = None
@@ -265,16 +332,19 @@ def _forward(url: str, rows: list[tuple[int, str]], factory: sessionmaker | None
                     error = f"HTTP {response.status_code}"
                 except httpx.HTTPError as exc:
                     error = f"{type(exc).__name__}: {exc}"[:300]
-                time.sleep(min(0.2 * 2 ** attempt, 2))
+                time.sleep(min(0.2 * 2**attempt, 2))
             if error:
                 log.warning("openlineage forward failed", url=url, event_id=event_id, error=error)
             if factory is not None:
                 try:
                     with factory() as session:
-                        session.execute(update(LineageEvent).where(LineageEvent.id == event_id).values(
-                            forwarded_at=None if error else utcnow(), forward_error=error))
+                        session.execute(
+                            update(LineageEvent)
+                            .where(LineageEvent.id == event_id)
+                            .values(forwarded_at=None if error else utcnow(), forward_error=error)
+                        )
                         session.commit()
-                except Exception as exc:  # noqa: BLE001 - forwarding never fails anything
+                except Exception as exc:
                     log.warning("openlineage forward status not saved", error=str(exc)[:200])
 
 

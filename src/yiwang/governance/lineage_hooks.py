@@ -19,6 +19,10 @@ def on_tables_read(event: lake.TablesRead) -> None:
         ev = lineage.run_event(kind, run_id=run_id, job=job, inputs=inputs, outputs=[])
         ev["job"]["facets"].update(sql_facet)
         resource = event.tables[0].split(".", 1)[1] if len(event.tables) == 1 else None
-        row = lineage.store(session, ev, resource=resource,
-                            department_id=event.department_ids[0] if len(event.department_ids) == 1 else None)
+        row = lineage.store(
+            session,
+            ev,
+            resource=resource,
+            department_id=event.department_ids[0] if len(event.department_ids) == 1 else None,
+        )
         lineage.forward_after_commit(session, settings.openlineage_url, row)

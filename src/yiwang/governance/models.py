@@ -52,8 +52,7 @@ class Load(Base):
     rules_version: Mapped[int | None] = mapped_column(Integer)
     run_id: Mapped[str] = mapped_column(String(36))  # OpenLineage run id
     error: Mapped[str | None] = mapped_column(Text)  # JSON: code, message, file, line, column
-    resubmit_of: Mapped[str | None] = mapped_column(ForeignKey("governance_loads.id", ondelete="RESTRICT"),
-                                                    index=True)
+    resubmit_of: Mapped[str | None] = mapped_column(ForeignKey("governance_loads.id", ondelete="RESTRICT"), index=True)
     seconds: Mapped[float | None] = mapped_column(Float)
 
     __table_args__ = (
@@ -88,8 +87,9 @@ class QuarantineFix(Base):
     values: Mapped[str | None] = mapped_column(EncryptedText)  # JSON {column: value}
     fixed_by: Mapped[str] = mapped_column(String(150))
     fixed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    resubmit_load_id: Mapped[str | None] = mapped_column(ForeignKey("governance_loads.id", ondelete="RESTRICT"),
-                                                         index=True)
+    resubmit_load_id: Mapped[str | None] = mapped_column(
+        ForeignKey("governance_loads.id", ondelete="RESTRICT"), index=True
+    )
 
     __table_args__ = (
         UniqueConstraint("load_id", "line", name="uq_governance_quarantine_fixes_load_line"),
@@ -109,8 +109,7 @@ class LineageEvent(Base):
     event_time: Mapped[dt.datetime]
     job_name: Mapped[str] = mapped_column(String(200))
     resource: Mapped[str | None] = mapped_column(String(50))  # a lake table's name: not always a catalog entry
-    department_id: Mapped[int | None] = mapped_column(ForeignKey("org_departments.id", ondelete="RESTRICT"),
-                                                      index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("org_departments.id", ondelete="RESTRICT"), index=True)
     payload: Mapped[str] = mapped_column(Text)
     forwarded_at: Mapped[dt.datetime | None]
     forward_error: Mapped[str | None] = mapped_column(Text)
@@ -118,6 +117,5 @@ class LineageEvent(Base):
     __table_args__ = (
         Index("ix_governance_lineage_events_run_id", "run_id"),
         Index("ix_governance_lineage_events_resource", "resource"),
-        CheckConstraint("event_type IN ('START', 'RUNNING', 'COMPLETE', 'ABORT', 'FAIL', 'OTHER')",
-                        name="event_type"),
+        CheckConstraint("event_type IN ('START', 'RUNNING', 'COMPLETE', 'ABORT', 'FAIL', 'OTHER')", name="event_type"),
     )

@@ -25,8 +25,11 @@ def clean_filename(name: str | None) -> str:
     """The file's own name, without folders or control characters; its suffix must be one we read."""
     base = _UNSAFE.sub("_", (name or "").replace("\\", "/").rsplit("/", 1)[-1]).strip(" .")[:200]
     if not base or not base.lower().endswith(SUFFIXES):
-        raise Invalid(_("Upload a CSV, TSV, XLSX, JSON or NDJSON file (got %(name)s).", name=base or "—"),
-                      field="filename", code="unsupported_format")
+        raise Invalid(
+            _("Upload a CSV, TSV, XLSX, JSON or NDJSON file (got %(name)s).", name=base or "—"),
+            field="filename",
+            code="unsupported_format",
+        )
     return base
 
 
@@ -40,8 +43,11 @@ async def receive(request: Request, *, folder: Path, limit_bytes: int, suffix: s
             async for chunk in request.stream():
                 size += len(chunk)
                 if size > limit_bytes:
-                    raise PayloadTooLarge(_("The file is larger than the upload limit of %(mb)s MB.",
-                                            mb=limit_bytes >> 20), field="file", limit_bytes=limit_bytes)
+                    raise PayloadTooLarge(
+                        _("The file is larger than the upload limit of %(mb)s MB.", mb=limit_bytes >> 20),
+                        field="file",
+                        limit_bytes=limit_bytes,
+                    )
                 digest.update(chunk)
                 out.write(chunk)
     except BaseException:

@@ -4,7 +4,7 @@ The data scope follows the catalog entry's provider department: its officers and
 city-wide roles see the resource. ``share`` holds masked data: anyone with ``lake.view`` in
 scope reads it, and so does every staff member for a resource shared unconditionally
 (无条件共享). ``raw``, ``clean`` and ``quarantine`` hold personal data as received: reading
-their rows also needs ``personal.read`` and a declared reason, and the read is audited.
+their rows also needs ``lake.personal.read`` and a declared reason, and the read is audited.
 """
 
 from __future__ import annotations
@@ -18,12 +18,10 @@ from yiwang.core.errors import AccessDenied, Invalid
 from yiwang.core.i18n import _
 from yiwang.core.lake import ZONES
 from yiwang.core.security import Actor, in_scope
-from yiwang.lake.roles import LOAD, VIEW
+from yiwang.lake.roles import LOAD, PERSONAL_READ, VIEW
 
-PERSONAL = "personal.read"
+PERSONAL = PERSONAL_READ
 PERSONAL_ZONES = ("raw", "clean", "quarantine")
-MIN_REASON = 4
-MAX_REASON = 500
 
 
 def resource(session: Session, *, actor: Actor, name: str) -> catalog.ResourcePublic:
@@ -41,21 +39,16 @@ def resource_to_load(session: Session, *, actor: Actor, name: str) -> catalog.Re
     res = resource(session, actor=actor, name=name)
     actor.require(LOAD)
     if not in_department(actor, res):
-        raise AccessDenied(_("Only %(name)s's department and the big-data bureau load its data.", name=name),
-                           code="out_of_scope", target=f"catalog_resource:{name}")
+        raise AccessDenied(
+            _("Only %(name)s's department and the big-data bureau load its data.", name=name),
+            code="out_of_scope",
+            target=f"catalog_resource:{name}",
+        )
     return res
 
 
 def shared_openly(res: catalog.ResourcePublic) -> bool:
     return (res.spec.get("share") or {}).get("type") == "unconditional"
-
-
-def check_reason(reason: str | None) -> str:
-    text = (reason or "").strip()
-    if len(text) < MIN_REASON or len(text) > MAX_REASON:
-        raise Invalid(_("State the reason for reading personal data (%(min)s to %(max)s characters).",
-                        min=MIN_REASON, max=MAX_REASON), field="reason", code="reason_required")
-    return text
 
 
 def require_zone(actor: Actor, res: catalog.ResourcePublic, zone: str, reason: str | None) -> str | None:
@@ -66,17 +59,32 @@ def require_zone(actor: Actor, res: catalog.ResourcePublic, zone: str, reason: s
     if zone == "share":
         if in_department(actor, res) or shared_openly(res):
             return None
-        raise AccessDenied(_("%(name)s belongs to another department and is not shared unconditionally.",
-                             name=res.name), code="out_of_scope", target=f"lake:{zone}.{res.name}")
+        raise AccessDenied(
+            _("%(name)s belongs to another department and is not shared unconditionally.", name=res.name),
+            code="out_of_scope",
+            target=f"lake:{zone}.{res.name}",
+        )
     if not in_department(actor, res):
-        raise AccessDenied(_("Only %(name)s's department and the big-data bureau read its %(zone)s zone.",
-                             name=res.name, zone=zone), code="out_of_scope", target=f"lake:{zone}.{res.name}")
+        raise AccessDenied(
+            _("Only %(name)s's department and the big-data bureau read its %(zone)s zone.", name=res.name, zone=zone),
+            code="out_of_scope",
+            target=f"lake:{zone}.{res.name}",
+        )
     actor.require(PERSONAL)
-    return check_reason(reason)
+    return audit.personal_read_reason(reason)
 
 
-def record_personal_read(session: Session, *, actor: Actor, tables: list[str], reason: str, origin: Origin,
-                         detail: dict | None = None) -> None:
+def record_personal_read(
+    session: Session, *, actor: Actor, tables: list[str], reason: str, origin: Origin, detail: dict | None = None
+) -> None:
     """Audit one read of personal rows (in the caller's transaction)."""
-    audit.record(session, actor=actor, action="personal.read", target_type="lake_table",
-                 target_id=",".join(tables)[:200], origin=origin, reason=reason, detail=detail or {})
+    audit.record(
+        session,
+        actor=actor,
+        action="personal.read",
+        target_type="lake_table",
+        target_id=",".join(tables)[:200],
+        origin=origin,
+        reason=reason,
+        detail=detail or {},
+    )

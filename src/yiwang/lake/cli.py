@@ -14,10 +14,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from yiwang import org
+from yiwang.core import commands
 from yiwang.core.audit import Origin
-from yiwang.core.commands import session_factory, settings_or_exit
+from yiwang.core.commands import UserOption, actor_named
 from yiwang.core.errors import YiwangError
-from yiwang.core.security import SYSTEM_ACTOR
 
 app = typer.Typer(no_args_is_help=True, help="The data lake: tables, history, read-only SQL.")
 err = Console(stderr=True, soft_wrap=True)
@@ -25,30 +26,19 @@ ORIGIN = Origin(ip="cli")
 
 
 def platform():
-    """Settings and sessions of the installation, after every domain has registered (bus subscribers)."""
+    """Settings and sessions of the installation, after every domain has registered (governance
+    subscribes to the lake's reads, so each query is in the lineage)."""
     from yiwang.app import create_app
 
-    settings = settings_or_exit()
-    factory = session_factory(settings)
-    create_app(settings, session_factory=factory)
-    return settings, factory
-
-
-def actor_named(session, username: str | None):
-    from yiwang import org
-
-    if not username:
-        return SYSTEM_ACTOR
-    actor = org.actor_for_username(session, username)
-    if actor is None:
-        err.print(f"[red]no active account {escape(username)!r}[/red]")
-        raise typer.Exit(2)
-    return actor
+    return commands.platform(lambda settings, factory: create_app(settings, session_factory=factory))
 
 
 def fail(exc: YiwangError, as_json: bool) -> None:
-    body = {"error": exc.code, "message": exc.message, **{k: v for k, v in exc.detail.items()
-                                                          if isinstance(v, str | int | float)}}
+    body = {
+        "error": exc.code,
+        "message": exc.message,
+        **{k: v for k, v in exc.detail.items() if isinstance(v, str | int | float)},
+    }
     if as_json:
         sys.stdout.write(json.dumps(body, ensure_ascii=False) + "\n")
     else:
@@ -61,20 +51,28 @@ def fail(exc: YiwangError, as_json: bool) -> None:
 def sql(
     query: str = typer.Argument(..., help='One SELECT, e.g. "SELECT count(*) FROM share.population".'),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
-    user: str = typer.Option(None, "--user", help="Run as this account (default: the platform)."),
+    user: UserOption = None,
     reason: str = typer.Option(None, "--reason", help="Reason for reading raw, clean or quarantine rows."),
     as_of: str = typer.Option(None, "--as-of", help="Read the tables as of a date (2026-11-01) or ISO date-time."),
     limit: int = typer.Option(1000, "--limit", min=1, max=10_000, help="Rows returned at most."),
 ) -> None:
     """Run one read-only SELECT over raw.<name>, clean.<name> and share.<name> (audited)."""
-    from yiwang.lake import service
+    from yiwang.lake import queries
 
     settings, factory = platform()
     with factory() as session:
-        actor = actor_named(session, user)
+        actor = actor_named(session, user, org.actor_for_username)
         try:
-            result = service.run_sql(session, actor=actor, settings=settings, sql=query, reason=reason, as_of=as_of,
-                                     limit=limit, origin=ORIGIN)
+            result = queries.run_sql(
+                session,
+                actor=actor,
+                settings=settings,
+                sql=query,
+                reason=reason,
+                as_of=as_of,
+                limit=limit,
+                origin=ORIGIN,
+            )
         except YiwangError as exc:
             fail(exc, as_json)
     if as_json:
@@ -88,36 +86,38 @@ def sql(
 
 
 @app.command("tables")
-def tables(as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-           user: str = typer.Option(None, "--user", help="Run as this account.")) -> None:
+def tables(as_json: bool = typer.Option(False, "--json", help="Print JSON."), user: UserOption = None) -> None:
     """Resources of the data scope with their mount state and rows per zone."""
-    from yiwang.lake import service
+    from yiwang.lake import queries
 
     settings, factory = platform()
     with factory() as session:
-        rows = service.overview(session, actor=actor_named(session, user), settings=settings)
+        rows = queries.overview(session, actor=actor_named(session, user, org.actor_for_username), settings=settings)
     if as_json:
         sys.stdout.write(json.dumps([r.model_dump(mode="json") for r in rows], ensure_ascii=False) + "\n")
         return
     table = Table("name", "mounted", "raw", "clean", "share", "quarantine")
     for r in rows:
-        table.add_row(r.name, "yes" if r.mounted else "", *(str(r.zones[z].rows) for z in
-                                                          ("raw", "clean", "share", "quarantine")))
+        table.add_row(
+            r.name, "yes" if r.mounted else "", *(str(r.zones[z].rows) for z in ("raw", "clean", "share", "quarantine"))
+        )
     Console().print(table)
 
 
 @app.command("compact")
-def compact(name: str = typer.Argument(..., help="Catalog resource name."),
-            as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-            user: str = typer.Option(None, "--user", help="Run as this account.")) -> None:
+def compact(
+    name: str = typer.Argument(..., help="Catalog resource name."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    user: UserOption = None,
+) -> None:
     """Re-encode a resource's zone tables with the lake's codec (loads write them uncompressed, for speed)."""
     from yiwang.lake import service
 
     settings, factory = platform()
     with factory() as session:
         try:
-            done = service.compact(session, actor=actor_named(session, user), settings=settings, name=name,
-                                   origin=ORIGIN)
+            actor = actor_named(session, user, org.actor_for_username)
+            done = service.compact(session, actor=actor, settings=settings, name=name, origin=ORIGIN)
         except YiwangError as exc:
             fail(exc, as_json)
     if as_json:

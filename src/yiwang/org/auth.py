@@ -12,8 +12,7 @@ import datetime as dt
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from yiwang.core import db
-from yiwang.core import audit
+from yiwang.core import audit, db
 from yiwang.core.audit import Origin
 from yiwang.core.config import Settings
 from yiwang.core.db import utcnow
@@ -31,12 +30,13 @@ from yiwang.core.security import (
     verify_password,
 )
 from yiwang.org.models import ApiToken, LoginFailure, User, WebSession
-from yiwang.org.service import department_subtree_ids, region_label
+from yiwang.org.queries import department_subtree_ids, region_label
 
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 
 
 # Throttle ---------------------------------------------------------------------
+
 
 def _throttle_keys(username: str, origin: Origin) -> list[str]:
     keys = [f"user:{username.lower()}"]
@@ -58,11 +58,13 @@ def _check_throttle(session: Session, keys: list[str], settings: Settings) -> No
             retry = max(1, int((oldest + window - utcnow()).total_seconds()))
             raise TooManyRequests(
                 _("Too many failed sign-ins. Try again in %(minutes)s minutes.", minutes=max(1, retry // 60)),
-                retry_after=retry, code="login_throttled",
+                retry_after=retry,
+                code="login_throttled",
             )
 
 
 # Sign-in -------------------------------------------------------------------
+
 
 def authenticate(session: Session, *, username: str, password: str, origin: Origin, settings: Settings) -> User:
     """Check a username and password; failures are counted, audited and committed before raising."""
@@ -71,8 +73,15 @@ def authenticate(session: Session, *, username: str, password: str, origin: Orig
     try:
         _check_throttle(session, keys, settings)
     except TooManyRequests as exc:
-        audit.record(session, actor=None, action="auth.login_throttled", outcome="denied",
-                     target_type="user", target_id=username, origin=origin)
+        audit.record(
+            session,
+            actor=None,
+            action="auth.login_throttled",
+            outcome="denied",
+            target_type="user",
+            target_id=username,
+            origin=origin,
+        )
         db.commit(session)
         exc.detail["audited"] = True
         raise
@@ -85,11 +94,19 @@ def authenticate(session: Session, *, username: str, password: str, origin: Orig
     if not ok:
         for key in keys:
             session.add(LoginFailure(key=key))
-        audit.record(session, actor=None, action="auth.login_failed", outcome="failed",
-                     target_type="user", target_id=username, origin=origin,
-                     detail={"reason": "inactive" if user is not None and not user.is_active else "bad_credentials"})
+        audit.record(
+            session,
+            actor=None,
+            action="auth.login_failed",
+            outcome="failed",
+            target_type="user",
+            target_id=username,
+            origin=origin,
+            detail={"reason": "inactive" if user is not None and not user.is_active else "bad_credentials"},
+        )
         db.commit(session)
         raise NotAuthenticated(_("Wrong username or password."), code="bad_credentials", audited=True)
+    assert user is not None  # ok only for a user found
     if password_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     session.execute(delete(LoginFailure).where(LoginFailure.key == keys[0]))
@@ -97,15 +114,28 @@ def authenticate(session: Session, *, username: str, password: str, origin: Orig
     return user
 
 
-def open_web_session(session: Session, *, user: User, origin: Origin, user_agent: str | None,
-                     settings: Settings) -> str:
+def open_web_session(
+    session: Session, *, user: User, origin: Origin, user_agent: str | None, settings: Settings
+) -> str:
     token = new_token("ys")
-    session.add(WebSession(
-        token_digest=token_digest(token), user_id=user.id, ip=origin.ip, user_agent=(user_agent or "")[:300],
-        expires_at=utcnow() + dt.timedelta(hours=settings.session_hours),
-    ))
-    audit.record(session, actor=_plain_actor(user), action="auth.login", target_type="user",
-                 target_id=user.id, origin=origin, detail={"method": "password", "channel": "browser"})
+    session.add(
+        WebSession(
+            token_digest=token_digest(token),
+            user_id=user.id,
+            ip=origin.ip,
+            user_agent=(user_agent or "")[:300],
+            expires_at=utcnow() + dt.timedelta(hours=settings.session_hours),
+        )
+    )
+    audit.record(
+        session,
+        actor=_plain_actor(user),
+        action="auth.login",
+        target_type="user",
+        target_id=user.id,
+        origin=origin,
+        detail={"method": "password", "channel": "browser"},
+    )
     db.commit(session)
     return token
 
@@ -114,15 +144,14 @@ def close_web_session(session: Session, *, token: str, actor: Actor, origin: Ori
     row = session.execute(select(WebSession).where(WebSession.token_digest == token_digest(token))).scalar_one_or_none()
     if row and row.revoked_at is None:
         row.revoked_at = utcnow()
-        audit.record(session, actor=actor, action="auth.logout", target_type="user", target_id=actor.user_id,
-                     origin=origin)
+        audit.record(
+            session, actor=actor, action="auth.logout", target_type="user", target_id=actor.user_id, origin=origin
+        )
     db.commit(session)
 
 
 def actor_for_session(session: Session, token: str) -> Actor | None:
-    row = session.execute(
-        select(WebSession).where(WebSession.token_digest == token_digest(token))
-    ).scalar_one_or_none()
+    row = session.execute(select(WebSession).where(WebSession.token_digest == token_digest(token))).scalar_one_or_none()
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
         return None
     user = session.get(User, row.user_id)
@@ -133,22 +162,37 @@ def actor_for_session(session: Session, token: str) -> Actor | None:
 
 # Bearer tokens ----------------------------------------------------------------
 
+
 def issue_access_token(session: Session, *, user: User, origin: Origin, settings: Settings) -> tuple[str, int]:
     """OAuth2 password flow: a short-lived token carrying all of the user's permissions."""
     token = new_token("yw")
     lifetime = settings.access_token_minutes * 60
-    session.add(ApiToken(
-        user_id=user.id, kind="access", token_digest=token_digest(token), prefix=token[:10],
-        scopes="*", expires_at=utcnow() + dt.timedelta(seconds=lifetime),
-    ))
-    audit.record(session, actor=_plain_actor(user), action="auth.token_issued", target_type="user",
-                 target_id=user.id, origin=origin, detail={"kind": "access", "expires_in": lifetime})
+    session.add(
+        ApiToken(
+            user_id=user.id,
+            kind="access",
+            token_digest=token_digest(token),
+            prefix=token[:10],
+            scopes="*",
+            expires_at=utcnow() + dt.timedelta(seconds=lifetime),
+        )
+    )
+    audit.record(
+        session,
+        actor=_plain_actor(user),
+        action="auth.token_issued",
+        target_type="user",
+        target_id=user.id,
+        origin=origin,
+        detail={"kind": "access", "expires_in": lifetime},
+    )
     db.commit(session)
     return token, lifetime
 
 
-def create_named_token(session: Session, *, actor: Actor, name: str, scopes: list[str],
-                       expires_in_days: int | None, origin: Origin) -> tuple[ApiToken, str]:
+def create_named_token(
+    session: Session, *, actor: Actor, name: str, scopes: list[str], expires_in_days: int | None, origin: Origin
+) -> tuple[ApiToken, str]:
     actor.require("tokens.use")
     if actor.user_id is None:
         raise AccessDenied(_("Only a signed-in user can hold tokens."))
@@ -157,26 +201,43 @@ def create_named_token(session: Session, *, actor: Actor, name: str, scopes: lis
     scopes = sorted(set(scopes or ["*"]))
     unknown = [s for s in scopes if s != "*" and s not in actor.permissions]
     if unknown:
-        raise Invalid(_("You cannot give a token permissions you do not have: %(perms)s", perms=", ".join(unknown)),
-                      field="scopes")
+        raise Invalid(
+            _("You cannot give a token permissions you do not have: %(perms)s", perms=", ".join(unknown)),
+            field="scopes",
+        )
     token = new_token("yw")
     row = ApiToken(
-        user_id=actor.user_id, kind="named", name=name.strip(), token_digest=token_digest(token),
-        prefix=token[:10], scopes=" ".join(scopes),
+        user_id=actor.user_id,
+        kind="named",
+        name=name.strip(),
+        token_digest=token_digest(token),
+        prefix=token[:10],
+        scopes=" ".join(scopes),
         expires_at=utcnow() + dt.timedelta(days=expires_in_days) if expires_in_days else None,
     )
     session.add(row)
     session.flush()
-    audit.record(session, actor=actor, action="auth.token_created", target_type="api_token", target_id=row.id,
-                 origin=origin, detail={"name": row.name, "scopes": row.scopes, "expires_at": row.expires_at})
+    audit.record(
+        session,
+        actor=actor,
+        action="auth.token_created",
+        target_type="api_token",
+        target_id=row.id,
+        origin=origin,
+        detail={"name": row.name, "scopes": row.scopes, "expires_at": row.expires_at},
+    )
     db.commit(session)
     return row, token
 
 
 def list_named_tokens(session: Session, *, actor: Actor) -> list[ApiToken]:
-    return list(session.execute(
-        select(ApiToken).where(ApiToken.user_id == actor.user_id, ApiToken.kind == "named").order_by(ApiToken.id.desc())
-    ).scalars())
+    return list(
+        session.execute(
+            select(ApiToken)
+            .where(ApiToken.user_id == actor.user_id, ApiToken.kind == "named")
+            .order_by(ApiToken.id.desc())
+        ).scalars()
+    )
 
 
 def revoke_token(session: Session, *, actor: Actor, token_id: int, origin: Origin) -> ApiToken:
@@ -187,8 +248,15 @@ def revoke_token(session: Session, *, actor: Actor, token_id: int, origin: Origi
         raise AccessDenied(_("This token belongs to someone else."))
     if row.revoked_at is None:
         row.revoked_at = utcnow()
-        audit.record(session, actor=actor, action="auth.token_revoked", target_type="api_token", target_id=row.id,
-                     origin=origin, detail={"name": row.name})
+        audit.record(
+            session,
+            actor=actor,
+            action="auth.token_revoked",
+            target_type="api_token",
+            target_id=row.id,
+            origin=origin,
+            detail={"name": row.name},
+        )
     db.commit(session)
     return row
 
@@ -213,6 +281,7 @@ def actor_for_bearer(session: Session, token: str) -> Actor:
 
 
 # Actor ----------------------------------------------------------------------
+
 
 def actor_for_username(session: Session, username: str) -> Actor | None:
     """The Actor of an active account, for commands and background jobs run on someone's behalf."""

@@ -10,7 +10,7 @@ from yiwang.core.audit import Origin
 from yiwang.core.commands import session_factory
 from yiwang.core.errors import YiwangError
 from yiwang.core.security import SYSTEM_ACTOR
-from yiwang.org import service
+from yiwang.org import queries, service
 from yiwang.org.schemas import UserCreate
 
 app = typer.Typer(no_args_is_help=True, help="Organisation: users and roles.")
@@ -28,13 +28,20 @@ def user_create(
     role: list[str] = typer.Option(..., "--role", help="Role key (repeatable): admin, auditor, data_officer, ..."),
     department: str = typer.Option(None, help="Department key, e.g. bigdata."),
     region: str = typer.Option(None, help="Region code, e.g. 320583100."),
-    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True,
-                                 help="Password (prompted when omitted)."),
+    password: str = typer.Option(
+        ..., prompt=True, hide_input=True, confirmation_prompt=True, help="Password (prompted when omitted)."
+    ),
 ) -> None:
     """Create an account as the system (audited)."""
     try:
-        data = UserCreate(username=username, display_name=display_name, password=password, roles=role,
-                          department_key=department, region_code=region)
+        data = UserCreate(
+            username=username,
+            display_name=display_name,
+            password=password,
+            roles=role,
+            department_key=department,
+            region_code=region,
+        )
         with _factory()() as session:
             user = service.create_user(session, actor=SYSTEM_ACTOR, data=data, origin=Origin(ip="cli"))
     except (YiwangError, ValueError) as exc:
@@ -47,10 +54,16 @@ def user_create(
 def users(role: str = typer.Option(None, help="Only this role.")) -> None:
     """List accounts (personal data masked)."""
     with _factory()() as session:
-        rows, total = service.list_users(session, actor=SYSTEM_ACTOR, role=role, limit=500)
+        rows, total = queries.list_users(session, actor=SYSTEM_ACTOR, role=role, limit=500)
         table = Table("id", "username", "name", "roles", "department", "region")
         for u in rows:
-            table.add_row(str(u.id), u.username, u.display_name, " ".join(u.role_keys),
-                          u.department.short_name if u.department else "", u.region_code or "")
+            table.add_row(
+                str(u.id),
+                u.username,
+                u.display_name,
+                " ".join(u.role_keys),
+                u.department.short_name if u.department else "",
+                u.region_code or "",
+            )
     Console().print(table)
     console.print(f"{total} users")

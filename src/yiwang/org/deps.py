@@ -6,21 +6,19 @@ Cookie-authenticated unsafe requests to the JSON API must carry the CSRF header 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
-from yiwang.core import db
-from yiwang.core import web
-from yiwang.core.web import SESSION_COOKIE
+from yiwang.core import db, web
 from yiwang.core.errors import NotAuthenticated
 from yiwang.core.i18n import _
 from yiwang.core.security import Actor
+from yiwang.core.web import SESSION_COOKIE
 from yiwang.org.auth import actor_for_bearer, actor_for_session
-
 
 
 def get_db(request: Request) -> Iterator[Session]:
@@ -82,11 +80,38 @@ OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 
-def requires(permission: str) -> Callable[..., Actor]:
-    """Dependency factory: the signed-in actor, who must hold ``permission``."""
+def requires(*permissions: str) -> Callable[..., Awaitable[Actor]]:
+    """Dependency factory declaring a route's permission: the signed-in actor, who must hold one of
+    ``permissions``. With none, any signed-in user passes (routes on one's own records: the service limits
+    the rows to the actor's own). Every route declares its permission this way, or is listed as public in
+    ``tests/test_permissions.py``; the declared permissions are on the dependency as ``.permissions``."""
 
     async def _dep(actor: CurrentActor) -> Actor:
-        actor.require(permission)
+        if permissions and not any(actor.can(p) for p in permissions):
+            actor.require(permissions[0])
         return actor
 
+    _dep.permissions = permissions  # type: ignore[attr-defined]
     return _dep
+
+
+def requires_step(
+    table: Mapping[str, str | tuple[str, ...]], *, param: str = "step"
+) -> Callable[..., Awaitable[Actor]]:
+    """``requires`` for a route whose path parameter ``param`` names the action: ``table`` maps each action to
+    its permission, or to a tuple of which one suffices (an action not in ``table`` passes here and is refused
+    by the route as unknown)."""
+    options = {step: (p,) if isinstance(p, str) else tuple(p) for step, p in table.items()}
+
+    async def _dep(request: Request, actor: CurrentActor) -> Actor:
+        needed = options.get(request.path_params.get(param, ""), ())
+        if needed and not any(actor.can(p) for p in needed):
+            actor.require(needed[0])
+        return actor
+
+    _dep.permissions = tuple(sorted({p for ps in options.values() for p in ps}))  # type: ignore[attr-defined]
+    return _dep
+
+
+SignedIn = Annotated[Actor, Depends(requires())]
+"""Any signed-in user, declared: for routes on one's own records (tokens, one's own profile)."""

@@ -68,8 +68,14 @@ def _read_csv(name: str) -> list[dict[str, str]]:
 @cache
 def _seeds() -> tuple[_Seed, ...]:
     return tuple(
-        _Seed(r["town_code"], r["town_name"], r["seat"], float(r["lon"]), float(r["lat"]),
-              r["primary"].strip().lower() == "true")
+        _Seed(
+            r["town_code"],
+            r["town_name"],
+            r["seat"],
+            float(r["lon"]),
+            float(r["lat"]),
+            r["primary"].strip().lower() == "true",
+        )
         for r in _read_csv("geo_town_seats.csv")
     )
 
@@ -77,9 +83,7 @@ def _seeds() -> tuple[_Seed, ...]:
 @cache
 def towns() -> tuple[Town, ...]:
     """The town-level units of the city, in division-code order."""
-    division_names = {
-        r["code"]: r["name"] for r in _read_csv("divisions.csv") if r["level"] == "town"
-    }
+    division_names = {r["code"]: r["name"] for r in _read_csv("divisions.csv") if r["level"] == "town"}
     result = []
     for code, name in sorted(division_names.items()):
         seeds = [s for s in _seeds() if s.town_code == code]
@@ -171,8 +175,10 @@ def contains(lon: float, lat: float) -> bool:
     if not (minx <= lon < maxx and miny <= lat < maxy):
         return False
     last = RASTER_CELLS - 1  # a point a hair below the box's top or right edge may round up to the next cell
-    cell = state[min(last, int((lat - miny) / (maxy - miny) * RASTER_CELLS)),
-                 min(last, int((lon - minx) / (maxx - minx) * RASTER_CELLS))]
+    cell = state[
+        min(last, int((lat - miny) / (maxy - miny) * RASTER_CELLS)),
+        min(last, int((lon - minx) / (maxx - minx) * RASTER_CELLS)),
+    ]
     return bool(cell == 2 or (cell == 1 and _exact(lon, lat)))
 
 
@@ -224,9 +230,7 @@ def random_points(town_code: str, n: int, rng: np.random.Generator) -> np.ndarra
     count = 0
     while count < n:
         batch = max(2 * (n - count), 16)
-        xy = np.column_stack(
-            [rng.uniform(min_x, max_x, batch), rng.uniform(min_y, max_y, batch)]
-        )
+        xy = np.column_stack([rng.uniform(min_x, max_x, batch), rng.uniform(min_y, max_y, batch)])
         inside = xy[shapely.contains_xy(cell, xy[:, 0], xy[:, 1])]
         found.append(inside)
         count += len(inside)
@@ -248,19 +252,21 @@ def town_cells_geojson(precision: int = 5) -> dict:
     features = []
     for t in towns():
         geom = shapely.set_precision(town_cells()[t.code], 10**-precision)
-        features.append({
-            "type": "Feature",
-            "id": t.code,
-            "properties": {
-                "code": t.code,
-                "name": t.name,
-                "seats": list(t.seats),
-                "label_point": list(t.label_point),
-                "approximate": True,
-                "note": APPROXIMATION_NOTE,
-            },
-            "geometry": mapping(geom),
-        })
+        features.append(
+            {
+                "type": "Feature",
+                "id": t.code,
+                "properties": {
+                    "code": t.code,
+                    "name": t.name,
+                    "seats": list(t.seats),
+                    "label_point": list(t.label_point),
+                    "approximate": True,
+                    "note": APPROXIMATION_NOTE,
+                },
+                "geometry": mapping(geom),
+            }
+        )
     return {
         "type": "FeatureCollection",
         "properties": {"city": CITY_CODE, "approximate": True, "note": APPROXIMATION_NOTE},

@@ -58,7 +58,7 @@ def test_top_k_is_sorted_and_usually_contains_the_truth(model, heldout):
     for result in results[:200]:
         confidences = [c.confidence for c in result.candidates]
         assert len(confidences) == 3 and confidences == sorted(confidences, reverse=True)
-        assert 0 <= confidences[-1] and confidences[0] <= 1 and sum(confidences) <= 1 + 1e-9
+        assert confidences[-1] >= 0 and confidences[0] <= 1 and sum(confidences) <= 1 + 1e-9
     in_top3 = [t in {c.code for c in r.candidates} for r, t in zip(results, truth, strict=True)]
     assert np.mean(in_top3) >= 0.97
 

@@ -8,11 +8,47 @@ import pytest
 from yiwang.events.triage.taxonomy import DATA_DIR, load_taxonomy, parse_category
 from yiwang.events.workcal import SHANGHAI, TimeUnit, WorkCalendar
 
-REQUIRED = """暴露垃圾 积存垃圾渣土 道路不洁 水域不洁 绿地脏乱 乱堆物堆料 乱吊挂晾晒 私搭乱建
-露天焚烧 餐饮油烟 非法小广告 违规户外广告 施工扰民 道路遗撒 工地扬尘 施工占道 路面塌陷 自来水管破裂
-燃气泄漏 下水道堵塞 道路积水 无照经营游商 店外经营 机动车乱停放 非机动车乱停放 露天烧烤 噪声扰民
-井盖破损丢失 路灯故障 消防栓损坏 交通信号灯故障 交通标志牌损坏 道路护栏损坏 道路破损 公交站亭损坏
-行道树倒伏 绿地损坏 垃圾箱满溢破损 公共厕所问题""".split()
+REQUIRED = [
+    "暴露垃圾",
+    "积存垃圾渣土",
+    "道路不洁",
+    "水域不洁",
+    "绿地脏乱",
+    "乱堆物堆料",
+    "乱吊挂晾晒",
+    "私搭乱建",
+    "露天焚烧",
+    "餐饮油烟",
+    "非法小广告",
+    "违规户外广告",
+    "施工扰民",
+    "道路遗撒",
+    "工地扬尘",
+    "施工占道",
+    "路面塌陷",
+    "自来水管破裂",
+    "燃气泄漏",
+    "下水道堵塞",
+    "道路积水",
+    "无照经营游商",
+    "店外经营",
+    "机动车乱停放",
+    "非机动车乱停放",
+    "露天烧烤",
+    "噪声扰民",
+    "井盖破损丢失",
+    "路灯故障",
+    "消防栓损坏",
+    "交通信号灯故障",
+    "交通标志牌损坏",
+    "道路护栏损坏",
+    "道路破损",
+    "公交站亭损坏",
+    "行道树倒伏",
+    "绿地损坏",
+    "垃圾箱满溢破损",
+    "公共厕所问题",
+]
 
 
 @pytest.fixture(scope="module")
@@ -65,13 +101,28 @@ def test_lookup_by_code_and_coverage(taxonomy):
 
 def test_malformed_rows_are_rejected():
     row = {
-        "code": "200102", "kind": "事件", "major_code": "01", "major_name": "市容环境",
-        "minor_code": "0102", "name": "暴露垃圾", "component": "", "department_key": "x",
-        "response_value": "1", "response_unit": "working_hours", "handle_value": "2",
-        "handle_unit": "working_hours", "priority": "3", "in_city_catalog": "true",
+        "code": "200102",
+        "kind": "事件",
+        "major_code": "01",
+        "major_name": "市容环境",
+        "minor_code": "0102",
+        "name": "暴露垃圾",
+        "component": "",
+        "department_key": "x",
+        "response_value": "1",
+        "response_unit": "working_hours",
+        "handle_value": "2",
+        "handle_unit": "working_hours",
+        "priority": "3",
+        "in_city_catalog": "true",
     }
     assert parse_category(row).name == "暴露垃圾"
-    for key, bad in (("code", "100102"), ("minor_code", "0202"), ("kind", "其他"),
-                     ("priority", "7"), ("handle_unit", "fortnights")):
+    for key, bad in (
+        ("code", "100102"),
+        ("minor_code", "0202"),
+        ("kind", "其他"),
+        ("priority", "7"),
+        ("handle_unit", "fortnights"),
+    ):
         with pytest.raises(ValueError):
             parse_category({**row, key: bad})

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import sys
 
 import pytest
 
-from yiwang.governance.engine.synth import population_rules, write_population_csv
+from yiwang.governance.bench.synth import population_rules, write_population_csv
+
+sys.path.insert(0, os.path.dirname(__file__))  # engine_oracle: the plain reference the engine is tested against
 
 TODAY = dt.date(2025, 6, 1)
 

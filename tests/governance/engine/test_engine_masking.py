@@ -8,10 +8,11 @@ import os
 import polars as pl
 import pyarrow as pa
 import pytest
+from engine_oracle import truncate_address
 
 from yiwang.core.crypto import hmac_sm3
 from yiwang.governance.engine import smcrypto
-from yiwang.governance.engine.masking import age_band, k_anonymity, keep_ends, surname, truncate_address
+from yiwang.governance.engine.masking import age_band, k_anonymity, keep_ends, surname
 from yiwang.governance.engine.rules import AddressMask, AgeBandMask
 
 
@@ -23,15 +24,48 @@ def test_keep_ends_and_surnames():
     v = pl.col("v")
     assert _apply(keep_ends(v, 6, 4), ["32058319900101123X", "123"]) == ["320583********123X", "***"]
     assert _apply(keep_ends(v, 3, 4), ["13812345678"]) == ["138****5678"]
-    assert _apply(surname(v), ["张三丰", "欧阳娜娜", "司马光", "欧阳", "李"]) == ["张**", "欧阳**", "司马*", "欧*", "李"]
+    assert _apply(surname(v), ["张三丰", "欧阳娜娜", "司马光", "欧阳", "李"]) == [
+        "张**",
+        "欧阳**",
+        "司马*",
+        "欧*",
+        "李",
+    ]
+
+
+def _truncate(col: pl.Series, policy: AddressMask) -> list:
+    """The engine's address mask (a Governor's share zone), equal to the oracle's."""
+    from yiwang.governance.engine.governor import Governor
+    from yiwang.governance.engine.rules import ResourceRules
+
+    rules = ResourceRules.model_validate(
+        {"resource": "t", "columns": [{"name": "a", "kind": "address", "mask": policy.model_dump(exclude_none=True)}]}
+    )
+    batch = pa.record_batch({"a": col.to_arrow(), "_line": pa.array(range(len(col)), pa.int64())})
+    got = Governor(rules).process(batch).share.column("a").to_pylist()
+    assert got == truncate_address(col, policy).to_list()
+    return got
 
 
 def test_address_levels():
-    col = pl.Series(["江苏省苏州市昆山市玉山镇亭林社区人民路1号", "江苏省苏州市昆山市巴城镇石牌村委会3组", "河北省张家口市宣化区盛路283号"])
-    assert truncate_address(col, AddressMask()).to_list() == ["江苏省苏州市昆山市玉山镇亭林社区", "江苏省苏州市昆山市巴城镇石牌村委会", None]
-    assert truncate_address(col, AddressMask(level="town", fallback="keep_county")).to_list() == [
-        "江苏省苏州市昆山市玉山镇", "江苏省苏州市昆山市巴城镇", "河北省张家口市宣化区"]
-    assert truncate_address(col, AddressMask(keywords=["人民路"])).to_list()[0] == "江苏省苏州市昆山市玉山镇亭林社区人民路"
+    col = pl.Series(
+        [
+            "江苏省苏州市昆山市玉山镇亭林社区人民路1号",
+            "江苏省苏州市昆山市巴城镇石牌村委会3组",
+            "河北省张家口市宣化区盛路283号",
+        ]
+    )
+    assert _truncate(col, AddressMask()) == [
+        "江苏省苏州市昆山市玉山镇亭林社区",
+        "江苏省苏州市昆山市巴城镇石牌村委会",
+        None,
+    ]
+    assert _truncate(col, AddressMask(level="town", fallback="keep_county")) == [
+        "江苏省苏州市昆山市玉山镇",
+        "江苏省苏州市昆山市巴城镇",
+        "河北省张家口市宣化区",
+    ]
+    assert _truncate(col, AddressMask(keywords=["人民路"]))[0] == "江苏省苏州市昆山市玉山镇亭林社区人民路"
 
 
 def test_age_bands():
@@ -44,7 +78,15 @@ def test_age_bands():
 
 @pytest.mark.parametrize("key", [b"k" * 16, b"short", os.urandom(100)])
 def test_pseudonyms_equal_reference_hmac_sm3(key):
-    values = ["32058319900101123X", "张三", "", None, "x" * 55, "y" * 56, "江苏省苏州市昆山市玉山镇亭林社区人民路1号" * 3]
+    values = [
+        "32058319900101123X",
+        "张三",
+        "",
+        None,
+        "x" * 55,
+        "y" * 56,
+        "江苏省苏州市昆山市玉山镇亭林社区人民路1号" * 3,
+    ]
     out = smcrypto.pseudonymise(pa.array(values), key).to_pylist()
     expected = [None if v is None else hmac_sm3(key, v.encode()).hex() for v in values]
     assert out == expected
@@ -79,3 +121,13 @@ def test_k_anonymity_streams_over_batches():
     assert (report.classes_below, report.rows_below) == (1, 1)
     assert not report.satisfied
     assert report.smallest[0] == {"性别": "女", "年": "1990", "len": 1}
+
+
+def test_address_keywords_must_fit_the_kernel():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="at most 64 distinct"):
+        AddressMask(keywords=["社区", ""])
+    with pytest.raises(ValidationError, match="at most 64 distinct"):
+        AddressMask(keywords=[f"{i}号楼" for i in range(65)])
+    assert AddressMask(keywords=[f"{i}号楼" for i in range(64)]).keywords

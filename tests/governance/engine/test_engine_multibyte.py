@@ -15,10 +15,10 @@ import re
 import polars as pl
 import pyarrow as pa
 import pytest
+from engine_oracle import ReferenceGovernor, truncate_address
 
-from yiwang.governance.engine import kernels
 from yiwang.governance.engine.governor import Governor
-from yiwang.governance.engine.masking import _LEVEL_MARKERS, truncate_address
+from yiwang.governance.engine.masking import _LEVEL_MARKERS
 from yiwang.governance.engine.rules import AddressMask, ResourceRules
 
 # one to four UTF-8 bytes per character, and the characters the masks cut at
@@ -94,24 +94,29 @@ def test_every_cut_point_has_multibyte_neighbours():
     """The generated data really puts 2-, 3- and 4-byte characters on both sides of cuts."""
     values = [v for v in _addresses(1, 3000) if v]
     cuts = [oracle(v, AddressMask(fallback="keep_county")) for v in values]
-    sides = {(len(c[-1].encode()), len(v[len(c)].encode())) for v, c in zip(values, cuts, strict=True)
-             if c and len(c) < len(v)}
+    sides = {
+        (len(c[-1].encode()), len(v[len(c)].encode()))
+        for v, c in zip(values, cuts, strict=True)
+        if c and len(c) < len(v)
+    }
     assert {(3, 1), (3, 2), (3, 3), (3, 4)} <= sides
 
 
-@pytest.mark.skipif(not kernels.enabled(), reason="numba is not installed, so there is no compiled kernel to check")
 @pytest.mark.parametrize("seed", range(3))
 def test_compiled_kernels_cut_at_characters(seed):
     masks = {f"m{i}": p.model_dump(exclude_none=True) for i, p in enumerate(POLICIES)}
-    rules = ResourceRules.model_validate({
-        "resource": "multibyte",
-        "columns": [{"name": "地址", "kind": "address", "mask": {"method": "keep"}, "extra_masks": masks}],
-    })
+    rules = ResourceRules.model_validate(
+        {
+            "resource": "multibyte",
+            "columns": [{"name": "地址", "kind": "address", "mask": {"method": "keep"}, "extra_masks": masks}],
+        }
+    )
     values = _addresses(seed + 10, 2000)
-    batch = pa.RecordBatch.from_pydict({"地址": pa.array(values, pa.string()),
-                                        "_line": pa.array(range(2, 2 + len(values)), pa.int64())})
-    fast = Governor(rules, today=None, kernels=True).process(batch)
-    slow = Governor(rules, today=None, kernels=False).process(batch)
+    batch = pa.RecordBatch.from_pydict(
+        {"地址": pa.array(values, pa.string()), "_line": pa.array(range(2, 2 + len(values)), pa.int64())}
+    )
+    fast = Governor(rules, today=None).process(batch)
+    slow = ReferenceGovernor(rules, today=None).process(batch)
     assert fast.share.equals(slow.share)
     clean = fast.share.column("地址").to_pylist()
     assert len(clean) > len(values) * 0.9

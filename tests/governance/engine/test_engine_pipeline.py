@@ -10,9 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 from stdnum.cn import ric
 
+from yiwang.governance.bench.synth import COLUMNS, EXPECTED_RULE
 from yiwang.governance.engine import CollectSink, Sinks, parquet_sinks, run
 from yiwang.governance.engine.errors import SourceError
-from yiwang.governance.engine.synth import COLUMNS, EXPECTED_RULE
 
 KEYS = {"population": b"0123456789abcdef"}
 TODAY = dt.date(2025, 6, 1)  # same as conftest.TODAY (the population fixture)
@@ -91,16 +91,21 @@ def test_k_anonymity_of_the_share_zone(population, rules, tmp_path):
 
 def test_pipeline_keeps_freed_memory_for_the_next_batch_and_gives_it_back_at_the_end(tmp_path, monkeypatch):
     """Batches' memory is reused, not unmapped and faulted in again per batch; one trim at the end."""
+    from yiwang.governance.bench.synth import population_rules, write_population_csv
     from yiwang.governance.engine import pipeline as pipeline_module
-    from yiwang.governance.engine.synth import population_rules, write_population_csv
 
     calls = []
     monkeypatch.setattr(pipeline_module, "_MALLOPT", lambda option, value: calls.append(("mallopt", option, value)))
     monkeypatch.setattr(pipeline_module, "_TRIM", lambda pad: calls.append(("trim", pad)))
     manifest = write_population_csv(tmp_path / "pop.csv", 3000, seed=9)
     sinks = Sinks(raw=CollectSink(), clean=CollectSink(), share=CollectSink(), quarantine=CollectSink())
-    summary = run(str(manifest.path), population_rules(), sinks, keys={"population": b"k" * 16},
-                  source_options={"chunk_bytes": 64 << 10})
+    summary = run(
+        str(manifest.path),
+        population_rules(),
+        sinks,
+        keys={"population": b"k" * 16},
+        source_options={"chunk_bytes": 64 << 10},
+    )
     assert summary.rows_read == 3000 and summary.batches > 1
     assert ("mallopt", pipeline_module._M_MMAP_THRESHOLD, pipeline_module._MMAP_THRESHOLD) in calls
     assert [c for c in calls if c[0] == "trim"] == [("trim", 0)]  # once, not once per batch

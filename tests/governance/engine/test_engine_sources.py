@@ -141,8 +141,14 @@ def test_size_limit_and_empty_file(tmp_path):
 
 def test_error_is_structured():
     err = SourceError("ragged_row", "bad", file="a.csv", line=3, column="x")
-    assert err.to_dict() == {"code": "ragged_row", "message": "bad", "file": "a.csv", "line": 3, "column": "x",
-                             "details": {}}
+    assert err.to_dict() == {
+        "code": "ragged_row",
+        "message": "bad",
+        "file": "a.csv",
+        "line": 3,
+        "column": "x",
+        "details": {},
+    }
     assert "a.csv:3" in str(err)
 
 
@@ -184,8 +190,10 @@ def test_xlsx_merged_cells_and_sheet_choice(tmp_path):
 
 def test_json_array_keeps_numbers_as_text(tmp_path):
     path = tmp_path / "a.json"
-    path.write_text('[\n {"姓名": "张三", "联系电话": 13800000000},\n {"姓名": "李四",\n  "联系电话": 320583199001011234}\n]',
-                    encoding="utf-8")
+    path.write_text(
+        '[\n {"姓名": "张三", "联系电话": 13800000000},\n {"姓名": "李四",\n  "联系电话": 320583199001011234}\n]',
+        encoding="utf-8",
+    )
     table = _table(JsonSource(path, expected_columns=COLS))
     assert table.column("联系电话").to_pylist() == ["13800000000", "320583199001011234"]
     assert table.column("_line").to_pylist() == [2, 3]
@@ -193,8 +201,13 @@ def test_json_array_keeps_numbers_as_text(tmp_path):
 
 def test_ndjson_lines_and_missing_keys(tmp_path):
     path = tmp_path / "a.ndjson"
-    path.write_text(json.dumps({"姓名": "张三"}, ensure_ascii=False) + "\n\n"
-                    + json.dumps({"姓名": "李四", "联系电话": "1"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps({"姓名": "张三"}, ensure_ascii=False)
+        + "\n\n"
+        + json.dumps({"姓名": "李四", "联系电话": "1"}, ensure_ascii=False)
+        + "\n",
+        encoding="utf-8",
+    )
     table = _table(open_source(path, expected_columns=COLS))
     assert table.column("联系电话").to_pylist() == [None, "1"]
     assert table.column("_line").to_pylist() == [1, 3]
@@ -219,8 +232,14 @@ def test_sql_table_and_query_in_chunks(tmp_path):
     table = pa.Table.from_batches(batches)
     assert table.column("联系电话")[24].as_py() == "13800000024"
     assert table.column("_line").to_pylist() == list(range(1, 26))
-    rows = _table(SqlSource(url, query="SELECT 姓名, 联系电话 FROM people WHERE 联系电话 > :n", params={"n": 13800000020},
-                            expected_columns=COLS))
+    rows = _table(
+        SqlSource(
+            url,
+            query="SELECT 姓名, 联系电话 FROM people WHERE 联系电话 > :n",
+            params={"n": 13800000020},
+            expected_columns=COLS,
+        )
+    )
     assert rows.num_rows == 4
     err = _error(SqlSource(url, table="missing"))
     assert err.code == "database_error"

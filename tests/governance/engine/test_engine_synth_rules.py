@@ -9,10 +9,10 @@ import polars as pl
 import pytest
 from pydantic import ValidationError
 
+from yiwang.governance.bench.synth import BAD_KINDS, COLUMNS
 from yiwang.governance.engine.quality import QualityAccumulator, _timeliness
 from yiwang.governance.engine.refdata import ethnic_groups, kunshan_community_codes
 from yiwang.governance.engine.rules import ResourceRules
-from yiwang.governance.engine.synth import BAD_KINDS, COLUMNS
 from yiwang.governance.engine.unique import UniqueKeyTracker, _Table
 
 
@@ -46,15 +46,24 @@ def test_rules_round_trip_and_refuse_unknown_columns(rules):
         ResourceRules.model_validate({"resource": "r", "columns": [{"name": "a", "mask": {"method": "rot13"}}]})
 
 
-@pytest.mark.parametrize("exact", [True, False])
-def test_unique_tracker_grows_and_stays_exact(exact):
-    tracker = UniqueKeyTracker(["k"], exact_resident_id=exact)
+def test_unique_tracker_grows_and_stays_exact():
+    tracker = UniqueKeyTracker(["k"])
     ids = [f"3205831990{i:07d}X" for i in range(200_000)]  # forces several table doublings
     first = tracker.duplicates(pl.DataFrame({"k": ids}), np.ones(len(ids), bool))
     assert not first.any() and tracker.table.count == len(ids)
     again = tracker.duplicates(pl.DataFrame({"k": ids[::1000] + ["32058319990000001X"]}), np.ones(201, bool))
     assert again[:-1].all() and not again[-1]
     tracker.close()
+
+
+def test_code_set_grows_and_stays_exact():
+    from yiwang.governance.engine.kernels.unique import CodeSet
+
+    codes = np.arange(1, 200_001, dtype=np.uint64) * np.uint64(7919)  # forces several table doublings
+    table = CodeSet()
+    assert not table.duplicates(codes, np.ones(len(codes), bool)).any()
+    again = table.duplicates(np.append(codes[::1000], np.uint64(3)), np.ones(201, bool))
+    assert again[:-1].all() and not again[-1]
 
 
 def test_hash_table_handles_equal_hashes():
@@ -68,8 +77,13 @@ def test_hash_table_handles_equal_hashes():
 def test_quality_weights_and_timeliness():
     acc = QualityAccumulator()
     acc.rows = 10
-    report = acc.report(update_cycle="monthly", as_of=dt.date(2025, 6, 1), data_date=dt.date(2025, 5, 20),
-                        has_unique=False, has_cross=False)
+    report = acc.report(
+        update_cycle="monthly",
+        as_of=dt.date(2025, 6, 1),
+        data_date=dt.date(2025, 5, 20),
+        has_unique=False,
+        has_cross=False,
+    )
     assert report.timeliness == 1.0 and report.uniqueness is None
     assert _timeliness(46, 31) == pytest.approx(1 - 15 / 31)
     assert _timeliness(70, 31) == 0.0

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -89,7 +89,7 @@ def reset_peak_rss() -> None:
         pass
 
 
-def _step(label: str, rows: int, run) -> None:
+def _step(label: str, rows: int, run: Callable[[], object]) -> None:
     reset_peak_rss()
     started, cpu_started = time.perf_counter(), time.process_time()
     run()
@@ -123,7 +123,7 @@ def main() -> None:
 
         def three_zones() -> None:
             zones = ("raw.people3", "clean.people3", "share.people3")
-            with lake.load({z: "append" for z in zones}) as load:
+            with lake.load(dict.fromkeys(zones, "append")) as load:
                 for batch in population(rows):
                     for zone in zones:
                         load.write(zone, batch)

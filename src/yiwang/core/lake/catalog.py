@@ -25,9 +25,11 @@ from pyiceberg.exceptions import (
 )
 from pyiceberg.table import CommitTableResponse, Table
 from pyiceberg.table.update import TableRequirement, TableUpdate
-from sqlalchemy import and_, event, insert, or_, select, update
+from sqlalchemy import CursorResult, Select, and_, event, insert, or_, select, update
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from yiwang.core.lake.storage import S3Options, fileio_properties, warehouse_uri
 
@@ -84,6 +86,7 @@ class AtomicSqlCatalog(SqlCatalog):
                     previous_metadata_location=current.metadata_location,
                 )
             )
+            assert isinstance(result, CursorResult)  # an UPDATE's result, typed as any Result
             if result.rowcount < 1:
                 raise CommitFailedException(f"Table has been updated by another process: {namespace}.{name}")
         else:
@@ -97,7 +100,7 @@ class AtomicSqlCatalog(SqlCatalog):
 
     def load_tables(self, identifiers: Iterable[str]) -> dict[str, Table]:
         """Load several tables from ONE catalog read, so that they come from the same committed state."""
-        wanted = {ident: tuple(ident.split(".", 1)) for ident in identifiers}
+        wanted = {ident: _split_identifier(ident) for ident in identifiers}
         if not wanted:
             return {}
         with Session(self.engine) as session:
@@ -111,7 +114,7 @@ class AtomicSqlCatalog(SqlCatalog):
             tables[ident] = self._convert_orm_to_iceberg(SimpleNamespace(**row._mapping))  # type: ignore[arg-type]
         return tables
 
-    def _rows_query(self, keys: list[tuple[str, str]]):
+    def _rows_query(self, keys: list[tuple[str, str]]) -> Select[str, str, str | None]:
         match = or_(*(and_(IcebergTables.table_namespace == ns, IcebergTables.table_name == n) for ns, n in keys))
         query = select(IcebergTables.table_namespace, IcebergTables.table_name, IcebergTables.metadata_location).where(
             IcebergTables.catalog_name == self.name, match
@@ -119,6 +122,12 @@ class AtomicSqlCatalog(SqlCatalog):
         if (type_filter := self._iceberg_type_filter()) is not None:
             query = query.where(type_filter)
         return query
+
+
+def _split_identifier(ident: str) -> tuple[str, str]:
+    """``zone.table`` as ``(namespace, name)``."""
+    namespace, name = ident.split(".", 1)
+    return namespace, name
 
 
 def open_catalog(db_url: str, location: str, *, name: str = "yiwang", s3: S3Options | None = None) -> AtomicSqlCatalog:
@@ -136,6 +145,6 @@ def open_catalog(db_url: str, location: str, *, name: str = "yiwang", s3: S3Opti
     return catalog
 
 
-def _sqlite_busy_timeout(dbapi_conn, _record) -> None:
+def _sqlite_busy_timeout(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     """Wait for a concurrent writer instead of failing at once with 'database is locked'."""
     dbapi_conn.execute("PRAGMA busy_timeout = 30000")

@@ -40,7 +40,10 @@ def list_snapshots(table: Table) -> list[SnapshotInfo]:
 
 def _info(snapshot: Snapshot, is_current: bool) -> SnapshotInfo:
     summary = snapshot.summary
-    number = lambda key: int(summary.get(key, 0) or 0) if summary else 0
+
+    def number(key: str) -> int:
+        return int(summary.get(key, 0) or 0) if summary else 0
+
     return SnapshotInfo(
         snapshot_id=snapshot.snapshot_id,
         parent_id=snapshot.parent_snapshot_id,

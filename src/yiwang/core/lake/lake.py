@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 from pyiceberg.exceptions import NoSuchTableError
@@ -41,6 +42,9 @@ from yiwang.core.lake.storage import (
     warehouse_uri,
 )
 from yiwang.core.lake.writes import Target, WriteContext, WriteMode, snapshot_data_files
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
 
 # raw: as received; clean: validated and standardised; share: masked, fit to hand out;
 # quarantine: rows that failed validation, kept for the data owner to fix.
@@ -82,7 +86,7 @@ class Lake:
         self._ctx = WriteContext(self.catalog, self.location, self.s3, parquet or ParquetOptions(), work_memory)
 
     @classmethod
-    def from_settings(cls, settings: Settings, **options) -> Lake:
+    def from_settings(cls, settings: Settings, **options: Any) -> Lake:
         """The lake described by the platform settings (database URL, lake location, S3 keys)."""
         s3 = S3Options(settings.lake_s3_endpoint, settings.lake_s3_access_key, settings.lake_s3_secret_key)
         return cls(settings.db_url, settings.lake_location, s3=s3, **options)
@@ -152,9 +156,7 @@ class Lake:
         for name in names:
             parse_table_name(name)
         tables = self.catalog.load_tables(names)
-        return {
-            name: (t.current_snapshot().snapshot_id if t.current_snapshot() else None) for name, t in tables.items()
-        }
+        return {name: (s.snapshot_id if (s := t.current_snapshot()) else None) for name, t in tables.items()}
 
     def read_batches(
         self,
@@ -177,7 +179,7 @@ class Lake:
         scan = table.scan(snapshot_id=snapshot.snapshot_id, selected_fields=selected, row_filter=row_filter or "True")
         return scan.to_arrow_batch_reader()
 
-    def read(self, name: str, **options) -> pa.Table:
+    def read(self, name: str, **options: Any) -> pa.Table:
         """Like ``read_batches`` but collected into one Arrow table."""
         return self.read_batches(name, **options).read_all()
 
@@ -193,7 +195,7 @@ class Lake:
         """Run one read-only SELECT over ``zone.table`` names; the result says if rows were cut."""
         return run_query(sql, self._resolver(as_of, snapshots), limits or QueryLimits(), self._register_fs)
 
-    def sql(self, sql: str, **options) -> pa.Table:
+    def sql(self, sql: str, **options: Any) -> pa.Table:
         """Run one read-only SELECT and return its rows (at most ``limits.max_rows``)."""
         return self.query(sql, **options).table
 
@@ -210,10 +212,12 @@ class Lake:
             sql, self._resolver(as_of, snapshots), limits or QueryLimits(max_rows=None), self._register_fs
         )
 
-    def _register_fs(self, conn) -> None:
+    def _register_fs(self, conn: DuckDBPyConnection) -> None:
         register_duckdb_filesystem(conn, self.location, self.s3)
 
-    def _resolver(self, as_of: AsOf | None, snapshots: Mapping[str, int | None] | None):
+    def _resolver(
+        self, as_of: AsOf | None, snapshots: Mapping[str, int | None] | None
+    ) -> Callable[[list[str]], dict[str, TableSource]]:
         pinned = dict(snapshots or {})
 
         def resolve(names: list[str]) -> dict[str, TableSource]:

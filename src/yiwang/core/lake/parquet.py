@@ -16,7 +16,7 @@ from typing import Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from pyiceberg.io import FileIO
+from pyiceberg.io import FileIO, OutputStream
 from pyiceberg.io.pyarrow import (
     MetricModeTypes,
     StatisticsCollector,
@@ -94,10 +94,10 @@ def file_arrow_schema(schema: Schema, incoming: pa.Schema | None = None) -> pa.S
 
 
 def _same_width_family(have: pa.DataType, want: pa.DataType) -> bool:
-    strings = (pa.types.is_string(have) or pa.types.is_large_string(have)) and (
+    strings: bool = (pa.types.is_string(have) or pa.types.is_large_string(have)) and (
         pa.types.is_string(want) or pa.types.is_large_string(want)
     )
-    binaries = (pa.types.is_binary(have) or pa.types.is_large_binary(have)) and (
+    binaries: bool = (pa.types.is_binary(have) or pa.types.is_large_binary(have)) and (
         pa.types.is_binary(want) or pa.types.is_large_binary(want)
     )
     return strings or binaries
@@ -161,7 +161,7 @@ class RollingParquetWriter:
         self._buffer: list[pa.RecordBatch] = []
         self._buffered_rows = 0
         self._dictionary: list[str] | None = None
-        self._stream = None
+        self._stream: OutputStream | None = None
         self._writer: pq.ParquetWriter | None = None
         self._path = ""
         self.data_files: list[DataFile] = []
@@ -190,7 +190,8 @@ class RollingParquetWriter:
             try:
                 self._writer.close()
             finally:
-                self._stream.close()  # type: ignore[union-attr]
+                assert self._stream is not None  # opened with the writer
+                self._stream.close()
         self._writer = self._stream = None
         self._buffer.clear()
 
@@ -201,9 +202,10 @@ class RollingParquetWriter:
         self._buffer, self._buffered_rows = [], 0
         if self._writer is None:
             self._open_file(table)
-        self._writer.write_table(table, row_group_size=self._options.row_group_rows)  # type: ignore[union-attr]
+        assert self._writer is not None and self._stream is not None  # ``_open_file`` opened both
+        self._writer.write_table(table, row_group_size=self._options.row_group_rows)
         self.rows += table.num_rows
-        if self._stream.tell() >= self._options.target_file_bytes:  # type: ignore[union-attr]
+        if self._stream.tell() >= self._options.target_file_bytes:
             self._close_file()
 
     def _open_file(self, sample: pa.Table) -> None:
@@ -233,8 +235,9 @@ class RollingParquetWriter:
         if self._writer is None:
             return
         self._writer.close()
-        size = self._stream.tell()  # type: ignore[union-attr]
-        self._stream.close()  # type: ignore[union-attr]
+        assert self._stream is not None  # opened with the writer
+        size = self._stream.tell()
+        self._stream.close()
         stats = data_file_statistics_from_parquet_metadata(
             parquet_metadata=self._writer.writer.metadata,
             stats_columns=self._stats_plan,

@@ -65,7 +65,9 @@ def check_select(query: str) -> list[str]:
             raise QueryError(f"exactly one statement is allowed, got {len(statements)}")
         if statements[0].type != duckdb.StatementType.SELECT:
             raise QueryError(f"only SELECT queries are allowed, not {statements[0].type.name}")
-        tree = json.loads(parser.execute("SELECT json_serialize_sql(?::VARCHAR)", [query]).fetchone()[0])
+        row = parser.execute("SELECT json_serialize_sql(?::VARCHAR)", [query]).fetchone()
+        assert row is not None  # a SELECT of one expression returns one row
+        tree = json.loads(row[0])
     finally:
         parser.close()
     if tree.get("error"):
@@ -97,7 +99,7 @@ class Sandbox:
         limits: QueryLimits,
         register_filesystem: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
     ) -> None:
-        config = {
+        config: dict[str, str | bool | int | float | list[str]] = {  # duckdb.connect's config type
             "memory_limit": limits.memory_limit,
             # Big sorts spill here, not into the web process's working folder.
             "temp_directory": tempfile.gettempdir() + "/yiwang-duckdb-sql",

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
 import pyarrow.fs as pafs
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,7 @@ def duckdb_path(uri: str) -> str:
     return f"s3://{parsed.netloc}{parsed.path}"
 
 
-def register_duckdb_filesystem(conn, warehouse: str, s3: S3Options | None) -> None:
+def register_duckdb_filesystem(conn: DuckDBPyConnection, warehouse: str, s3: S3Options | None) -> None:
     """Let DuckDB read ``s3://`` paths through PyArrow's S3 client.
 
     DuckDB's own httpfs extension is a download; an fsspec wrapper around PyArrow's
@@ -93,7 +97,7 @@ def register_duckdb_filesystem(conn, warehouse: str, s3: S3Options | None) -> No
         return
     from fsspec.implementations.arrow import ArrowFSWrapper
 
-    class _S3(ArrowFSWrapper):
+    class _S3(ArrowFSWrapper):  # type: ignore[misc]  # fsspec is untyped: its classes are Any
         protocol = "s3"
 
     conn.register_filesystem(_S3(arrow_filesystem(warehouse, s3)))

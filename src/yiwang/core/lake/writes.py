@@ -114,7 +114,7 @@ class TableStage:
     def __init__(self, ctx: WriteContext, ident: str, target: Target, load_id: str) -> None:
         self.ident, self.target, self.load_id, self._ctx = ident, target, load_id, ctx
         self._tx: Transaction | None = None
-        self._queue: queue.Queue = queue.Queue(maxsize=ctx.queue_depth)
+        self._queue: queue.Queue[pa.RecordBatch | pa.Table | object] = queue.Queue(maxsize=ctx.queue_depth)  # or _DONE
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         self._aborted = False
@@ -198,7 +198,7 @@ class TableStage:
                 self._writer.abort()  # type: ignore[union-attr]
             else:
                 self._writer.close()  # type: ignore[union-attr]
-        except BaseException as exc:  # noqa: BLE001 - handed to the feeding thread
+        except BaseException as exc:
             self._error = exc
             self._writer.abort()  # type: ignore[union-attr]
             while self._queue.get() is not _DONE:  # drain so the feeder never blocks

@@ -4,6 +4,7 @@ Pure building blocks (no database, no web); ``yiwang.events.model`` and
 ``yiwang.events.pipeline`` put them into service.
 """
 
+from yiwang.events.triage import corpus, store
 from yiwang.events.triage.classifier import (
     Candidate,
     TextClassifier,
@@ -14,7 +15,6 @@ from yiwang.events.triage.classifier import (
 )
 from yiwang.events.triage.places import LocationHint, extract_location
 from yiwang.events.triage.taxonomy import Category, Taxonomy, load_taxonomy
-from yiwang.events.triage import corpus, store  # noqa: E402  (store imports classifier)
 
 __all__ = [
     "Candidate",

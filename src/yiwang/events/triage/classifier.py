@@ -61,12 +61,17 @@ def mask_places(text: str) -> str:
 
 
 def build_pipeline(seed: int = 0) -> Pipeline:
-    return Pipeline([
-        ("tfidf", TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True,
-                                  min_df=2, preprocessor=mask_places)),
-        ("model", SGDClassifier(loss="log_loss", alpha=3e-6, max_iter=10, tol=None,
-                                random_state=seed)),
-    ])
+    return Pipeline(
+        [
+            (
+                "tfidf",
+                TfidfVectorizer(
+                    analyzer="char", ngram_range=(1, 2), sublinear_tf=True, min_df=2, preprocessor=mask_places
+                ),
+            ),
+            ("model", SGDClassifier(loss="log_loss", alpha=3e-6, max_iter=10, tol=None, random_state=seed)),
+        ]
+    )
 
 
 class TextClassifier:
@@ -78,10 +83,14 @@ class TextClassifier:
         taxonomy: Taxonomy,
         *,
         min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+        version: str | None = None,
+        fingerprint: str | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.taxonomy = taxonomy
         self.min_confidence = min_confidence
+        self.version = version  # a saved model's (``store``); None for one trained in this process
+        self.fingerprint = fingerprint
         self.codes = np.asarray(pipeline.classes_)
         self._names = np.array([self._name(c) for c in self.codes])
 
@@ -91,9 +100,7 @@ class TextClassifier:
         return self.taxonomy.by_code(code).name
 
     @classmethod
-    def train(
-        cls, texts: Sequence[str], codes: Sequence[str], *, seed: int = 0, **kwargs
-    ) -> TextClassifier:
+    def train(cls, texts: Sequence[str], codes: Sequence[str], *, seed: int = 0, **kwargs) -> TextClassifier:
         pipeline = build_pipeline(seed).fit(list(texts), list(codes))
         return cls(pipeline, load_taxonomy(), **kwargs)
 
@@ -115,26 +122,23 @@ class TextClassifier:
         order = np.argsort(-probs, axis=1)[:, :k]
         results = []
         for text, row, idx in zip(texts, probs, order, strict=True):
-            candidates = tuple(
-                Candidate(str(self.codes[i]), str(self._names[i]), float(row[i])) for i in idx
+            candidates = tuple(Candidate(str(self.codes[i]), str(self._names[i]), float(row[i])) for i in idx)
+            results.append(
+                Triage(
+                    candidates=candidates,
+                    needs_human=(
+                        candidates[0].confidence < self.min_confidence or candidates[0].code == corpus.OUT_OF_SCOPE
+                    ),
+                    location=extract_location(text),
+                )
             )
-            results.append(Triage(
-                candidates=candidates,
-                needs_human=(
-                    candidates[0].confidence < self.min_confidence
-                    or candidates[0].code == corpus.OUT_OF_SCOPE
-                ),
-                location=extract_location(text),
-            ))
         return results
 
     def triage(self, text: str, k: int = 3) -> Triage:
         return self.top_k([text], k)[0]
 
 
-def train_default(
-    *, seed: int = corpus.DEFAULT_SEED, per_category: int = TRAIN_PER_CATEGORY
-) -> TextClassifier:
+def train_default(*, seed: int = corpus.DEFAULT_SEED, per_category: int = TRAIN_PER_CATEGORY) -> TextClassifier:
     """Train on the synthetic training split (deterministic for a given seed)."""
     reports = corpus.generate("train", per_category, seed=seed)
     return TextClassifier.train([r.text for r in reports], [r.category_code for r in reports])

@@ -117,8 +117,19 @@ def _place(rng: random.Random, pools: _Pools) -> tuple[str, str | None, str | No
         town = village.town_code
         prefix = rng.choice(pools.town_aliases[town]) if rng.random() < 0.4 else ""
         name = village.short_name if rng.random() < 0.8 else village.name
-        tail = rng.choice(["", "门口", f"{rng.randint(1, 40)}栋楼下", "东门", "南门口", "对面",
-                           "菜场边上", f"{rng.randint(1, 20)}号楼旁边", "里面"])
+        tail = rng.choice(
+            [
+                "",
+                "门口",
+                f"{rng.randint(1, 40)}栋楼下",
+                "东门",
+                "南门口",
+                "对面",
+                "菜场边上",
+                f"{rng.randint(1, 20)}号楼旁边",
+                "里面",
+            ]
+        )
         return prefix + name + tail, town, village.code, None
     town = rng.choice(sorted(pools.roads_by_town))
     road = rng.choice(pools.roads_by_town[town])
@@ -162,7 +173,7 @@ def _misspell(rng: random.Random, text: str) -> str:
         text = text.replace(word, rng.choice(typos[word]), 1)
     if len(text) > 8 and rng.random() < 0.15:  # a dropped or doubled character
         i = rng.randrange(len(text))
-        text = text[:i] + text[i + 1:] if rng.random() < 0.5 else text[:i] + text[i] + text[i:]
+        text = text[:i] + text[i + 1 :] if rng.random() < 0.5 else text[:i] + text[i] + text[i:]
     return text
 
 
@@ -208,15 +219,18 @@ def make_out_of_scope(rng: random.Random, split: Split) -> Report:
     if rng.random() < 0.3:
         text = rng.choice(load_phrasebank()["slots"]["chatter"]) + text
     return Report(
-        _punctuate(rng, _misspell(rng, text)), OUT_OF_SCOPE, "hotline", None, None, None,
+        _punctuate(rng, _misspell(rng, text)),
+        OUT_OF_SCOPE,
+        "hotline",
+        None,
+        None,
+        None,
         f"{OUT_OF_SCOPE}/{bank['phrases'].index(phrase)}",
         f"{OUT_OF_SCOPE}/{bank['frames'].index(frame)}",
     )
 
 
-def generate(
-    split: Split, per_category: int, *, seed: int = DEFAULT_SEED, out_of_scope: bool = True
-) -> list[Report]:
+def generate(split: Split, per_category: int, *, seed: int = DEFAULT_SEED, out_of_scope: bool = True) -> list[Report]:
     """``per_category`` reports for every category (and for "other"), shuffled.
 
     Reproducible: the same split, size and seed give the same reports.

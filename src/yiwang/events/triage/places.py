@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "reference" / "kunshan" / "data"
 
@@ -90,13 +91,12 @@ def load_gazetteer() -> Gazetteer:
         if r["level"] == "village"
     )
     roads = tuple(Road(r["name"], r["town_code"]) for r in _rows("geo_roads.csv"))
-    aliases = tuple(
-        Alias(r["alias"], r["town_code"], r["kind"]) for r in _rows("geo_place_aliases.csv")
-    )
+    aliases = tuple(Alias(r["alias"], r["town_code"], r["kind"]) for r in _rows("geo_place_aliases.csv"))
     return Gazetteer(towns, villages, roads, aliases)
 
 
 Place = Village | Road | Alias
+_P = TypeVar("_P", Village, Road, Alias)
 
 
 @cache
@@ -107,7 +107,8 @@ def _matcher() -> tuple[re.Pattern[str], dict[str, tuple[Place, ...]]]:
     for village in gaz.villages:
         for form in dict.fromkeys((village.name, village.short_name)):
             surface.setdefault(form, []).append(village)
-    for place in (*gaz.aliases, *gaz.roads):
+    others: tuple[Alias | Road, ...] = (*gaz.aliases, *gaz.roads)
+    for place in others:
         name = place.alias if isinstance(place, Alias) else place.name
         surface.setdefault(name, []).append(place)
     names = sorted(surface, key=len, reverse=True)
@@ -132,13 +133,16 @@ def extract_location(text: str) -> LocationHint:
     found = [surface[name] for name in matched]
     context = {p.town_code for places in found if len(places) == 1 for p in places}
 
-    def pick(kind: type) -> Place | None:
+    def pick(kind: type[_P]) -> _P | None:
         candidates = [p for places in found for p in places if isinstance(p, kind)]
         preferred = [p for p in candidates if p.town_code in context]
-        return (preferred or candidates or [None])[0]
+        best = preferred or candidates
+        return best[0] if best else None
 
     village, alias, road = pick(Village), pick(Alias), pick(Road)
-    town_code = (village or alias or road).town_code
+    first = village or alias or road
+    assert first is not None  # every matched name is a village, an alias or a road
+    town_code = first.town_code
     return LocationHint(
         town_code=town_code,
         town_name=load_gazetteer().towns.get(town_code),

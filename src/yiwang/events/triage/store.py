@@ -35,9 +35,15 @@ def save(clf: TextClassifier, folder: Path, *, version: str, fingerprint: str, m
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))
     params = {k: getattr(vec, k) for k in _VEC_PARAMS}
     params["ngram_range"] = list(params["ngram_range"])
-    meta = {"format": FORMAT, "version": version, "fingerprint": fingerprint, "vectorizer": params,
-            "vocabulary": {t: int(i) for t, i in vec.vocabulary_.items()},
-            "classes": [str(c) for c in model.classes_], "min_confidence": clf.min_confidence}
+    meta = {
+        "format": FORMAT,
+        "version": version,
+        "fingerprint": fingerprint,
+        "vectorizer": params,
+        "vocabulary": {t: int(i) for t, i in vec.vocabulary_.items()},
+        "classes": [str(c) for c in model.classes_],
+        "min_confidence": clf.min_confidence,
+    }
     (tmp / "model.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     np.savez(tmp / "model.npz", idf=vec.idf_, coef=model.coef_, intercept=model.intercept_)
     (tmp / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -63,11 +69,13 @@ def load(folder: Path) -> TextClassifier:
     model.intercept_ = arrays["intercept"]
     model.n_features_in_ = model.coef_.shape[1]
     model.t_ = 1.0
-    clf = TextClassifier(Pipeline([("tfidf", vec), ("model", model)]), load_taxonomy(),
-                         min_confidence=meta.get("min_confidence", 0.5))
-    clf.version = meta["version"]
-    clf.fingerprint = meta["fingerprint"]
-    return clf
+    return TextClassifier(
+        Pipeline([("tfidf", vec), ("model", model)]),
+        load_taxonomy(),
+        min_confidence=meta.get("min_confidence", 0.5),
+        version=meta["version"],
+        fingerprint=meta["fingerprint"],
+    )
 
 
 def read_metrics(folder: Path) -> dict:

@@ -27,9 +27,7 @@ INVALID_JSON = "invalid_json"
 UNSUPPORTED_FORMAT = "unsupported_format"
 DATABASE_ERROR = "database_error"
 
-ALL_CODES = frozenset(
-    v for k, v in dict(globals()).items() if k.isupper() and isinstance(v, str)
-)
+ALL_CODES = frozenset(v for k, v in dict(globals()).items() if k.isupper() and isinstance(v, str))
 
 
 @dataclass

@@ -1,22 +1,23 @@
-"""The Governor's compiled path: the same results as the reference, from kernels over Arrow buffers.
+"""The rules of the engine: normalise, type, check and mask, with kernels over Arrow buffers.
 
-Per batch and column: one kernel pass finds the rows normalisation could change (usually a
-few: variants such as full-width digits, "+86 ", "M"), a second kernel normalises just those
-rows; one pass validates (resident IDs, phone numbers, names, division codes, dates in the
-usual spellings); set membership runs in Arrow's hash kernels, uniqueness in a compiled hash
-table, and the share zone's masks are kernels over the accepted rows. Whatever a kernel cannot
-decide exactly (a non-ASCII digit in a phone number, an Excel serial date, a letter outside
-ASCII that would need Unicode case rules, a null where a mask has a quirk) is computed by the
-reference expression on those rows only and spliced in, so every zone equals the reference
-output; the tests check this on randomised batches.
+Each rule is implemented here once. Per batch and column: one kernel pass finds the rows
+normalisation could change (usually a few: full-width digits, "+86 ", "M"), a second kernel
+rewrites just those; checks are kernels (resident IDs, phone numbers, names, division codes, ISO
+dates), Arrow's hash kernels (set membership) or Polars expressions (e-mail, declared range /
+length / pattern); the share zone's masks are kernels over the accepted rows. Where a kernel
+cannot decide a row exactly (characters that need Unicode tables, a date spelling other than
+``YYYY-MM-DD``, a null or empty value for a text mask) the rule's Polars definition computes
+those rows only and they are spliced in. ``KIND_CHECKS`` and ``CROSS_CHECKS`` list every kind
+and cross-field rule; the engine README says how to add one.
 
-Everything runs on whole columns with the GIL released; nothing loops over rows in Python.
+Everything runs on whole columns; nothing loops over rows in Python.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import get_args
 
 import numpy as np
 import polars as pl
@@ -36,18 +37,19 @@ from .masking import (
     generalise_date,
     keep_ends,
     surname,
-    truncate_address,
 )
 from .normalise import (
     _ID_LIKE,
     FEMALE,
     MALE,
+    TYPED_SUFFIX,
     normalised_text,
     parse_date_series,
     typed_series,
 )
 from .refdata import ethnic_groups
 from .rules import (
+    CROSS_FIELD_RULES,
     AddressMask,
     AgeBandMask,
     ColumnRule,
@@ -55,12 +57,14 @@ from .rules import (
     EncryptMask,
     KeepEndsMask,
     KeepMask,
+    Kind,
     PseudonymMask,
     ResourceRules,
     SuppressMask,
     SurnameMask,
 )
-from .validate import _DIVISION_FORMAT, _LANDLINE, _MOBILE, _NAME, Check
+from .smcrypto import pseudonyms, sm4_encrypt_column
+from .validate import _EMAIL, _NAME, Check, expression_checks
 
 _EPOCH = dt.date(1970, 1, 1)
 _COMPAT = pl.CompatLevel.oldest()
@@ -89,10 +93,15 @@ class Column:
     empty: np.ndarray
     days: np.ndarray | None = None  # date columns: int32 days since epoch
     days_valid: np.ndarray | None = None
-    typed: pl.Series | None = None  # int / decimal / bool columns (reference typing)
+    typed: pl.Series | None = None  # int / decimal / bool columns (``normalise.typed_series``)
     member: np.ndarray | None = None  # ethnic_group: the value is a known group
     _series: pl.Series | None = None
     _genders: np.ndarray | None = None
+
+    def date_days(self) -> tuple[np.ndarray, np.ndarray]:
+        """``days`` and ``days_valid`` of a date column (``FastPath.column`` sets both together)."""
+        assert self.days is not None and self.days_valid is not None, f"{self.rule.name} is not a date column"
+        return self.days, self.days_valid
 
     def genders(self) -> np.ndarray:
         """1 男, 2 女, 0 other (computed once, used by the gender check and id_gender_match)."""
@@ -102,7 +111,7 @@ class Column:
         return self._genders
 
     def series(self) -> pl.Series:
-        """The normalised text as a Polars Series (for the few reference expressions)."""
+        """The normalised text as a Polars Series (for the rules written as Polars expressions)."""
         if self._series is None:
             self._series = pl.Series(self.rule.name, self.text)
         return self._series
@@ -122,10 +131,8 @@ class CleanRows:
         return len(self.rows)
 
     def frame(self) -> pl.DataFrame:
-        """The reference ``clean_frame``: normalised strings, ``<name>\\x1ftyped`` columns, ``_line``."""
+        """``BatchResult.clean_frame``: normalised strings, ``<name>\\x1ftyped`` columns, ``_line``."""
         if self._frame is None:
-            from .normalise import TYPED_SUFFIX
-
             take = pa.array(self.rows, pa.int64())
             out = []
             for name, col in self.columns.items():
@@ -157,13 +164,11 @@ class FastPath:
     def __init__(self, rules: ResourceRules, *, today: dt.date, region_codes: np.ndarray) -> None:
         self.rules = rules
         self.today = today
-        self.region_ok = np.zeros(1_000_000, np.bool_)
-        codes = region_codes[(region_codes >= 0) & (region_codes < 1_000_000)]
-        self.region_ok[codes] = True
+        self.region_ok = idcodes.region_bitmap(region_codes)
         self.today_days = (today - _EPOCH).days
-        self.min_days = (idcodes.MIN_BIRTH - _EPOCH).days
         self.ethnic = _u8(ethnic_groups())
         self.codesets: dict[int, CodeSet] = {}
+        check_supported(rules)
         self._exprs: dict[str, list[tuple[str, pl.Expr]]] = {}
 
     # -- normalise -------------------------------------------------------------------------
@@ -202,7 +207,7 @@ class FastPath:
         return col
 
     def _normalised(self, rule: ColumnRule, view: Strings, rows: np.ndarray) -> pa.Array:
-        """``normalised_text`` of rows ``rows``: the kernel, and the reference for what it leaves."""
+        """``normalised_text`` of rows ``rows``: the kernel, and Polars for the rows it leaves."""
         offsets, data, undecided = tk.normalise_rows(view.offsets, view.data, rows, _norm_mode(rule), *_GENDER_TABLES)
         at = np.flatnonzero(undecided)
         if at.size:
@@ -211,14 +216,18 @@ class FastPath:
         else:
             fixed = large_string(offsets, data)
         if rule.kind == "ethnic_group":  # normalise._ethnic_suffix, with Arrow's hash kernels
-            suffixed = pc.binary_join_element_wise(fixed, pa.scalar("族", pa.large_string()), pa.scalar("", pa.large_string()))
+            suffixed = pc.binary_join_element_wise(
+                fixed, pa.scalar("族", pa.large_string()), pa.scalar("", pa.large_string())
+            )
             use = pc.and_(pc.invert(pc.is_in(fixed, value_set=self.ethnic)), pc.is_in(suffixed, value_set=self.ethnic))
             fixed = pc.if_else(use, suffixed, fixed)
         return fixed
 
     # -- validate --------------------------------------------------------------------------
     def checks(self, cols: dict[str, Column]) -> tuple[list[Check], dict[str, idcodes.ResidentIds]]:
-        """The reference's checks, in the reference's order (the quarantine's first failure)."""
+        """Every check of the rules, in a fixed order (the order decides a quarantined row's first
+        failure): per column required, date / type, its kind's check, enum, range, length,
+        pattern; then the 18-character codes; then the cross-field rules."""
         checks: list[Check] = []
         for rule in self.rules.columns:
             col = cols[rule.name]
@@ -226,64 +235,81 @@ class FastPath:
             if rule.required:
                 checks.append(Check("required", rule.name, col.empty.copy()))
             if rule.dtype == "date":
-                checks.append(Check("date", rule.name, present & ~col.days_valid))
+                checks.append(Check("date", rule.name, present & ~col.date_days()[1]))
             elif rule.dtype in ("int", "decimal", "bool"):
+                assert col.typed is not None  # FastPath.column types int / decimal / bool columns
                 checks.append(Check("type", rule.name, present & col.typed.is_null().to_numpy()))
-            kind = self._kind_check(rule, col)
-            if kind is not None:
-                checks.append(Check(kind[0], rule.name, present & kind[1]))
+            kind_check = KIND_CHECKS[rule.kind]
+            if kind_check is not None:
+                checks.append(Check(rule.kind, rule.name, present & kind_check(self, rule, col)))
             if rule.enum and rule.kind != "enum":
-                checks.append(Check("enum", rule.name, present & ~_numpy_bool(pc.is_in(col.text, value_set=_u8(rule.enum)))))
-            for name, expr in self._reference_exprs(rule):
+                checks.append(
+                    Check("enum", rule.name, present & ~_numpy_bool(pc.is_in(col.text, value_set=_u8(rule.enum))))
+                )
+            for name, expr in self._expressions(rule):
                 checks.append(Check(name, rule.name, self._evaluate(expr, cols, rule)))
         derived: dict[str, idcodes.ResidentIds] = {}
         for rule in self.rules.columns:
             col = cols[rule.name]
             if rule.kind == "resident_id":
-                v = col.view
-                reason, birth, male, code = tk.resident_ids(v.offsets, v.data, v.valid, self.region_ok, self.today_days,
-                                                            self.min_days, tk._RID_WEIGHTS, tk._RID_CHECK)
-                derived[rule.name] = idcodes.ResidentIds(reason=reason, birth_days=birth, male=male, code=code)
-                checks.append(Check("resident_id", rule.name, reason != 0, reason_codes=reason,
-                                    reason_names=idcodes.RID_REASONS))
+                ids = derived[rule.name] = idcodes.resident_ids(col.view, self.region_ok, self.today_days)
+                checks.append(
+                    Check(
+                        "resident_id",
+                        rule.name,
+                        ids.reason != 0,
+                        reason_codes=ids.reason,
+                        reason_names=idcodes.RID_REASONS,
+                    )
+                )
             elif rule.kind == "uscc":
                 codes = idcodes.inspect_uscc(col.text)
-                checks.append(Check("uscc", rule.name, codes != 0, reason_codes=codes, reason_names=idcodes.USCC_REASONS))
+                checks.append(
+                    Check("uscc", rule.name, codes != 0, reason_codes=codes, reason_names=idcodes.USCC_REASONS)
+                )
         checks.extend(self._cross_checks(cols, derived, checks))
         return checks, derived
 
-    def _kind_check(self, rule: ColumnRule, col: Column) -> tuple[str, np.ndarray] | None:
-        kind, v = rule.kind, col.view
-        if kind in _PATTERNS:
-            verdict = tk.match_pattern(v.offsets, v.data, v.valid, _PATTERNS[kind])
-            regex = {"mobile": [_MOBILE], "landline": [_LANDLINE], "phone": [_MOBILE, _LANDLINE],
-                     "postal_code": [r"^\d{6}$"]}[kind]
-            return kind, self._resolve(verdict, col, regex)
-        if kind == "gender":
-            return "gender", col.genders() == 0
-        if kind == "enum":
-            return "enum", ~_numpy_bool(pc.is_in(col.text, value_set=_u8(rule.enum or [])))
-        if kind == "ethnic_group":
-            return "ethnic_group", ~col.member
-        if kind == "person_name":
-            return "person_name", self._resolve(tk.person_names(v.offsets, v.data, v.valid), col, [_NAME])
-        if kind == "email":
-            from .validate import _EMAIL
+    # One function per kind that has a check of its own: (FastPath, rule, column) -> "fails" per
+    # row (emptiness is ``required``'s business; the caller masks empty rows out).
+    def _pattern(self, rule: ColumnRule, col: Column) -> np.ndarray:
+        """mobile ``1[3-9]`` + 9 digits, landline ``0`` + 9-11 digits, phone either, postal code 6
+        digits. Digits are ASCII 0-9 (full-width ones were normalised): the kernel's "non-ASCII"
+        verdict (2) fails too."""
+        v = col.view
+        return tk.match_pattern(v.offsets, v.data, v.valid, _PATTERNS[rule.kind]) != 0
 
-            return "email", ~_numpy_bool(pc.fill_null(pl.Series(col.text).str.contains(_EMAIL).to_arrow(), False))
-        if kind == "division_code":
-            bad = self._resolve(tk.match_pattern(v.offsets, v.data, v.valid, tk.P_DIVISION), col, [_DIVISION_FORMAT])
-            if rule.code_levels:
-                bad = bad | ~np.isin(tk.char_lengths(v.offsets, v.data), rule.code_levels)
-            if rule.allowed_codes is not None:
-                bad = bad | ~_numpy_bool(pc.is_in(col.text, value_set=_u8(rule.allowed_codes)))
-            return "division_code", bad
-        return None
+    def _gender(self, rule: ColumnRule, col: Column) -> np.ndarray:
+        return col.genders() == 0
+
+    def _enum(self, rule: ColumnRule, col: Column) -> np.ndarray:
+        return ~_numpy_bool(pc.is_in(col.text, value_set=_u8(rule.enum or [])))
+
+    def _ethnic_group(self, rule: ColumnRule, col: Column) -> np.ndarray:
+        assert col.member is not None  # FastPath.column looks ethnic_group values up
+        return ~col.member
+
+    def _person_name(self, rule: ColumnRule, col: Column) -> np.ndarray:
+        v = col.view
+        return self._resolve(tk.person_names(v.offsets, v.data, v.valid), col, [_NAME])
+
+    def _email(self, rule: ColumnRule, col: Column) -> np.ndarray:
+        return ~_numpy_bool(pc.fill_null(pl.Series(col.text).str.contains(_EMAIL).to_arrow(), False))
+
+    def _division_code(self, rule: ColumnRule, col: Column) -> np.ndarray:
+        v = col.view
+        bad = tk.match_pattern(v.offsets, v.data, v.valid, tk.P_DIVISION) != 0  # 6, 9 or 12 ASCII digits
+        if rule.code_levels:
+            bad = bad | ~np.isin(tk.char_lengths(v.offsets, v.data), rule.code_levels)
+        if rule.allowed_codes is not None:
+            bad = bad | ~_numpy_bool(pc.is_in(col.text, value_set=_u8(rule.allowed_codes)))
+        return bad
 
     @staticmethod
     def _resolve(verdict: np.ndarray, col: Column, patterns: list[str]) -> np.ndarray:
         """Kernel verdicts (0 match, 1 no match, 2 undetermined) → "fails"; undetermined rows
-        are matched with the reference regexes."""
+        (characters outside the kernel's tables) are matched with the rule's regex (Unicode
+        scripts: person names)."""
         bad = verdict == 1
         rest = np.flatnonzero(verdict == 2)
         if rest.size:
@@ -294,29 +320,22 @@ class FastPath:
             bad[rest] = ~matched
         return bad
 
-    def _reference_exprs(self, rule: ColumnRule) -> list[tuple[str, pl.Expr]]:
-        """Range, length and pattern checks: the reference Polars expressions."""
+    def _expressions(self, rule: ColumnRule) -> list[tuple[str, pl.Expr]]:
         got = self._exprs.get(rule.name)
         if got is None:
-            from .validate import Validator
-
-            stub = Validator.__new__(Validator)
-            stub.rules, stub.today = self.rules, self.today
-            names = {"range", "length", "pattern"}
-            got = self._exprs[rule.name] = [(n, e) for n, e in stub._column_exprs(rule) if n in names]
+            got = self._exprs[rule.name] = expression_checks(rule)
         return got
 
     def _evaluate(self, expr: pl.Expr, cols: dict[str, Column], rule: ColumnRule) -> np.ndarray:
-        from .normalise import TYPED_SUFFIX
-
         frame = [cols[rule.name].series()]
         typed = _typed_series(cols[rule.name])
         if typed is not None:
             frame.append(typed.alias(rule.name + TYPED_SUFFIX))
         return pl.DataFrame(frame).select(expr).to_series().fill_null(False).to_numpy()
 
-    def _cross_checks(self, cols: dict[str, Column], derived: dict[str, idcodes.ResidentIds],
-                      checks: list[Check]) -> list[Check]:
+    def _cross_checks(
+        self, cols: dict[str, Column], derived: dict[str, idcodes.ResidentIds], checks: list[Check]
+    ) -> list[Check]:
         out = []
         failing_cells: dict[str, np.ndarray] = {}
         for c in checks:
@@ -325,36 +344,19 @@ class FastPath:
         none = np.zeros(n, bool)
         for cross in self.rules.cross_field:
             a, b = cross.columns
-            ea, eb = cols[a].empty, cols[b].empty
-            usable = ~ea & ~eb & ~failing_cells.get(a, none) & ~failing_cells.get(b, none)
-            reported = b if cross.rule in ("id_birthdate_match", "id_gender_match", "required_with") else a
-            if cross.rule == "required_with":
-                fails, usable = ~ea & eb, np.ones(n, bool)
-            elif cross.rule == "id_birthdate_match":
-                col = cols[b]
-                if col.days is not None:
-                    days = np.where(col.days_valid, col.days, -(10**6))
-                else:
-                    parsed = col.series().str.strptime(pl.Date, strict=False)
-                    days = parsed.cast(pl.Int32).fill_null(-(10**6)).to_numpy()
-                fails = days != derived[a].birth_days
-            elif cross.rule == "id_gender_match":
-                codes = cols[b].genders()
-                fails = np.where(derived[a].male, codes != 1, codes != 2)
-            else:  # not_after / not_before: the reference expression
-                left, right = _typed_or_text(cols[a]), _typed_or_text(cols[b])
-                bad = (left > right) if cross.rule == "not_after" else (left < right)
-                fails = bad.fill_null(False).to_numpy()
-            out.append(Check(cross.rule, reported, fails & usable))
+            check, reported_col = CROSS_CHECKS[cross.rule]
+            if cross.rule == "required_with":  # applies whatever else fails
+                usable = np.ones(n, bool)
+            else:  # both cells present and valid on their own
+                usable = ~cols[a].empty & ~cols[b].empty & ~failing_cells.get(a, none) & ~failing_cells.get(b, none)
+            fails = check(cols[a], cols[b], derived.get(a))
+            out.append(Check(cross.rule, cross.columns[reported_col], fails & usable))
         return out
 
     # -- uniqueness ------------------------------------------------------------------------
     def duplicates(self, index: int, codes: np.ndarray, eligible: np.ndarray) -> np.ndarray:
         codeset = self.codesets.setdefault(index, CodeSet())
         return codeset.duplicates(codes, eligible)
-
-    def unique_memory_bytes(self) -> int:
-        return sum(c.memory_bytes() for c in self.codesets.values())
 
     # -- clean zone ------------------------------------------------------------------------
     def clean_batch(self, cols: dict[str, Column], rows: np.ndarray, lines: pa.Array) -> pa.RecordBatch:
@@ -363,7 +365,7 @@ class FastPath:
             col = cols[rule.name]
             names.append(rule.name)
             if col.days is not None:
-                arrays.append(_dates(col.days, col.days_valid, rows))
+                arrays.append(_dates(*col.date_days(), rows))
             elif col.typed is not None:
                 arrays.append(col.typed.gather(rows).to_arrow(compat_level=_COMPAT))
             else:
@@ -376,11 +378,91 @@ def _typed_or_text(col: Column) -> pl.Series:
     return typed if typed is not None else col.series()
 
 
+# Cross-field rules: rule name -> (function of (column a, column b, a's resident IDs or None) ->
+# "fails" per row, index of the column the failure is reported on).
+def _required_with(a: Column, b: Column, ids) -> np.ndarray:
+    return ~a.empty & b.empty
+
+
+def _id_birthdate_match(a: Column, b: Column, ids: idcodes.ResidentIds) -> np.ndarray:
+    if b.days is not None:
+        b_days, b_valid = b.date_days()
+        days = np.where(b_valid, b_days, -(10**6))
+    else:
+        days = b.series().str.strptime(pl.Date, strict=False).cast(pl.Int32).fill_null(-(10**6)).to_numpy()
+    return days != ids.birth_days
+
+
+def _id_gender_match(a: Column, b: Column, ids: idcodes.ResidentIds) -> np.ndarray:
+    codes = b.genders()
+    return np.where(ids.male, codes != 1, codes != 2)
+
+
+def _not_after(a: Column, b: Column, ids) -> np.ndarray:
+    return (_typed_or_text(a) > _typed_or_text(b)).fill_null(False).to_numpy()
+
+
+def _not_before(a: Column, b: Column, ids) -> np.ndarray:
+    return (_typed_or_text(a) < _typed_or_text(b)).fill_null(False).to_numpy()
+
+
+CROSS_CHECKS = {
+    "required_with": (_required_with, 1),
+    "id_birthdate_match": (_id_birthdate_match, 1),
+    "id_gender_match": (_id_gender_match, 1),
+    "not_after": (_not_after, 0),
+    "not_before": (_not_before, 0),
+}
+
+# Column kinds -> their check (None: a kind with no check of its own — free text, numbers and
+# addresses are checked by dtype, range, length and pattern only; resident IDs and credit codes
+# by ``idcodes`` after the column checks). Every ``rules.Kind`` must be listed: a kind missing
+# here is refused when a Governor is built, never skipped.
+KIND_CHECKS = {
+    "text": None,
+    "number": None,
+    "date": None,
+    "address": None,
+    "resident_id": None,
+    "uscc": None,
+    "mobile": FastPath._pattern,
+    "landline": FastPath._pattern,
+    "phone": FastPath._pattern,
+    "postal_code": FastPath._pattern,
+    "gender": FastPath._gender,
+    "enum": FastPath._enum,
+    "ethnic_group": FastPath._ethnic_group,
+    "person_name": FastPath._person_name,
+    "email": FastPath._email,
+    "division_code": FastPath._division_code,
+}
+if set(KIND_CHECKS) != set(get_args(Kind)):
+    raise RuntimeError(f"fastpath.KIND_CHECKS must list every rules.Kind: {set(get_args(Kind)) ^ set(KIND_CHECKS)}")
+if set(CROSS_CHECKS) != CROSS_FIELD_RULES:
+    raise RuntimeError("fastpath.CROSS_CHECKS must list every cross-field rule")
+
+
+def check_supported(rules: ResourceRules) -> None:
+    """Refuse, when a load is set up, rules the engine has no implementation for."""
+    for rule in rules.columns:
+        if rule.kind not in KIND_CHECKS:
+            raise ValueError(f"column {rule.name!r}: kind {rule.kind!r} has no check (fastpath.KIND_CHECKS)")
+    for cross in rules.cross_field:
+        if cross.rule not in CROSS_CHECKS:
+            raise ValueError(f"cross-field rule {cross.rule!r} has no implementation (fastpath.CROSS_CHECKS)")
+        if (
+            cross.rule in ("id_birthdate_match", "id_gender_match")
+            and rules.column(cross.columns[0]).kind != "resident_id"
+        ):
+            raise ValueError(f"{cross.rule}: the first column must be a resident_id column")
+
+
 def _dates(days: np.ndarray, valid: np.ndarray, rows: np.ndarray) -> pa.Array:
     picked = np.ascontiguousarray(days[rows])
     ok = valid[rows]
-    return pa.Array.from_buffers(pa.date32(), len(rows), [_validity(ok), pa.py_buffer(picked)],
-                                 null_count=int(len(rows) - np.count_nonzero(ok)))
+    return pa.Array.from_buffers(
+        pa.date32(), len(rows), [_validity(ok), pa.py_buffer(picked)], null_count=int(len(rows) - np.count_nonzero(ok))
+    )
 
 
 def _norm_mode(rule: ColumnRule) -> int:
@@ -445,7 +527,7 @@ def _needs_masks(rule: ColumnRule) -> tuple[int, int]:
 
 # -- share zone -------------------------------------------------------------------------------
 class FastMasker:
-    """The share zone from ``CleanRows``: the reference ``Masker``'s plan, computed by kernels."""
+    """The share zone from ``CleanRows``: the ``Masker``'s plan, computed by kernels."""
 
     def __init__(self, masker) -> None:
         self.masker = masker
@@ -453,7 +535,10 @@ class FastMasker:
         self._keys: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._stars: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._compounds = np.array(sorted((ord(s[0]) << 21) | ord(s[1]) for s in COMPOUND_SURNAMES), np.int64)
-        self._marker_tables: dict[tuple[str, ...], tuple[np.ndarray, ...]] = {}
+        # markers -> (blob, offsets, lead, second, firsts or None); see ``_markers``
+        self._marker_tables: dict[
+            tuple[str, ...], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]
+        ] = {}
         self._hits: np.ndarray | None = None  # scratch for the marker scan (masks run on one thread)
 
     def apply(self, clean: CleanRows) -> pa.RecordBatch:
@@ -473,7 +558,7 @@ class FastMasker:
         name = col.rule.name
         if isinstance(policy, KeepMask):
             if col.days is not None:
-                return _dates(col.days, col.days_valid, rows)
+                return _dates(*col.date_days(), rows)
             if col.typed is not None:
                 return col.typed.gather(rows).to_arrow(compat_level=_COMPAT)
             return gather(v, rows)
@@ -491,61 +576,62 @@ class FastMasker:
         if isinstance(policy, AgeBandMask) and col.days is not None:
             return self._age_bands(col, rows, policy)
         if isinstance(policy, AddressMask):
-            markers = policy.keywords or _LEVEL_MARKERS.get(policy.level, [])
-            if all(markers) and len(set(markers)) <= 64:
-                return self._address(col, rows, policy)
+            return self._address(col, rows, policy)
         if isinstance(policy, PseudonymMask):
             return self._pseudonyms(col, rows, policy)
         if isinstance(policy, EncryptMask):
-            from .smcrypto import sm4_encrypt_column
-
             return sm4_encrypt_column(gather(v, rows), self.masker.keys[policy.key_id])
-        # anything else: the reference masker on these rows
-        return self._reference(clean, name, policy)
-
-    def _reference(self, clean: CleanRows, name: str, policy) -> pa.Array:
+        # a date mask on a column not typed as a date: the Polars expression, which parses the text
         frame = clean.frame()
-        expr = self.masker._expr(name, policy, frame)
-        if expr is None:
-            if isinstance(policy, AddressMask):
-                return truncate_address(frame[name], policy).to_arrow(compat_level=_COMPAT)
-            raise ValueError(f"no mask for {policy!r}")
-        return frame.select(expr.alias(name)).to_series().to_arrow(compat_level=_COMPAT)
+        return (
+            frame.select(self.masker._expr(name, policy, frame).alias(name)).to_series().to_arrow(compat_level=_COMPAT)
+        )
 
-    def _finish(self, out, col: Column, rows: np.ndarray, reference) -> pa.Array:
+    def _finish(self, out, col: Column, rows: np.ndarray, expression) -> pa.Array:
         offsets, data, undecided = out
         at = np.flatnonzero(undecided)
         if at.size == 0:
             return large_string(offsets, data)
         name = col.rule.name
         subset = pl.DataFrame([pl.Series(name, col.text.take(pa.array(rows[at], pa.int64())))])
-        fixed = subset.select(reference(pl.col(name)).alias(name)).to_series().to_arrow(compat_level=_COMPAT)
+        fixed = subset.select(expression(pl.col(name)).alias(name)).to_series().to_arrow(compat_level=_COMPAT)
         return splice(offsets, data, None, at, fixed)
 
-    def _finish_dates(self, out, col: Column, rows: np.ndarray, reference) -> pa.Array:
+    def _finish_dates(self, out, col: Column, rows: np.ndarray, expression) -> pa.Array:
         offsets, data, undecided = out
         at = np.flatnonzero(undecided)
         if at.size == 0:
             return large_string(offsets, data)
         name = col.rule.name
-        days = _dates(col.days, col.days_valid, rows[at])
+        days = _dates(*col.date_days(), rows[at])
         subset = pl.DataFrame([pl.Series(name, days)])
-        fixed = subset.select(reference(pl.col(name)).alias(name)).to_series().to_arrow(compat_level=_COMPAT)
+        fixed = subset.select(expression(pl.col(name)).alias(name)).to_series().to_arrow(compat_level=_COMPAT)
         return splice(offsets, data, None, at, fixed)
 
     def _age_bands(self, col: Column, rows: np.ndarray, policy: AgeBandMask) -> pa.Array:
         """``masking.age_band``: completed years at the reference date, banded (one kernel)."""
         ref = dt.date.fromisoformat(policy.reference_date) if policy.reference_date else self.today
         lows = list(range(0, policy.top + policy.width, policy.width))
-        labels = [f"{lo}-{lo + policy.width - 1}" if lo + policy.width <= policy.top else f"{policy.top}+" for lo in lows]
+        labels = [
+            f"{lo}-{lo + policy.width - 1}" if lo + policy.width <= policy.top else f"{policy.top}+" for lo in lows
+        ]
         band_label = np.full(max(lows + [policy.top]) + 1, -1, np.int64)
         for k, lo in enumerate(lows):
             band_label[lo] = k
         encoded = [label.encode() for label in labels]
         blob = np.frombuffer(b"".join(encoded) or b"\0", np.uint8).copy()
         label_off = np.cumsum([0] + [len(e) for e in encoded]).astype(np.int64)
-        offsets, data, ok = mk.age_bands(col.days, col.days_valid, rows, ref.year * 10000 + ref.month * 100 + ref.day,
-                                         policy.top, policy.width, band_label, blob, label_off)
+        offsets, data, ok = mk.age_bands(
+            col.days,
+            col.days_valid,
+            rows,
+            ref.year * 10000 + ref.month * 100 + ref.day,
+            policy.top,
+            policy.width,
+            band_label,
+            blob,
+            label_off,
+        )
         return large_string(offsets, data, ok)
 
     def _address(self, col: Column, rows: np.ndarray, policy: AddressMask) -> pa.Array:
@@ -599,11 +685,12 @@ class FastMasker:
                     second[:] |= bit
             # markers that start with a three-byte character, at most four distinct ones (every
             # level's markers, most keyword lists): a vectorised scan for those characters first
-            firsts = sorted({int.from_bytes(m[:3], "big") for m in encoded})
-            if len(firsts) > 4 or any(len(m) < 3 or not 0xE0 <= m[0] <= 0xEF for m in encoded):
+            starts = sorted({int.from_bytes(m[:3], "big") for m in encoded})
+            firsts: np.ndarray | None
+            if len(starts) > 4 or any(len(m) < 3 or not 0xE0 <= m[0] <= 0xEF for m in encoded):
                 firsts = None  # the table-driven scan handles any marker set
             else:
-                firsts = np.array([b for x in (firsts + firsts[:1] * 4)[:4] for b in x.to_bytes(3, "big")], np.uint8)
+                firsts = np.array([b for x in (starts + starts[:1] * 4)[:4] for b in x.to_bytes(3, "big")], np.uint8)
             table = self._marker_tables[key] = (blob, offs, lead, second, firsts)
         blob, offs, lead, second, firsts = table
         if firsts is None or not len(rows):
@@ -617,20 +704,10 @@ class FastMasker:
         return mk.cut_at_hits(v.offsets, v.data, v.valid, rows, blob, offs, hits, lo)
 
     def _pseudonyms(self, col: Column, rows: np.ndarray, policy: PseudonymMask) -> pa.Array:
-        key = self.masker.keys[policy.key_id]
         states = self._keys.get(policy.key_id)
         if states is None:
-            states = self._keys[policy.key_id] = sm3.key_states(key)
-        v = col.view
-        present = rows[v.valid[rows]] if v.has_nulls else rows
-        length = len(range(64)[: policy.length])  # as the reference's ``chars[:, :length]``
-        offsets, data = sm3.hmac_hex(v.offsets, v.data, present, states[0], states[1], sm3.TJ, length)
-        if len(present) == len(rows):
-            return large_string(offsets, data)
-        valid = v.valid[rows]
-        full = np.zeros(len(rows) + 1, np.int64)
-        full[1:] = np.cumsum(np.where(valid, length, 0))
-        return large_string(full, data, valid)
+            states = self._keys[policy.key_id] = sm3.key_states(self.masker.keys[policy.key_id])
+        return pseudonyms(col.view, rows, states, policy.length)
 
     def _star_table(self, char: str) -> tuple[np.ndarray, np.ndarray]:
         """``char * 256`` as UTF-8 and the byte offset after each of its first 256 characters."""
@@ -642,92 +719,3 @@ class FastMasker:
                 pos[k] = pos[k - 1] + (len(text[k - 1].encode()) if k - 1 < len(text) else 0)
             got = self._stars[char] = (np.frombuffer(text.encode() or b"\0", np.uint8).copy(), pos)
         return got
-
-
-
-class KCounter:
-    """``masking.KAnonymityCounter`` without Polars' group-by (which spreads over every core):
-    Arrow's dictionary encoding gives each quasi-identifier value a load-wide code, a row's
-    class is its codes packed into one int64, a compiled hash table counts the classes, and only
-    ``report`` builds a Polars frame — the frame the reference would build, so the same report."""
-
-    BITS = 21  # codes per column: up to 2 M distinct values, three columns per int64
-
-    def __init__(self, keys: list[str]) -> None:
-        from .masking import KAnonymityCounter
-
-        self.keys = keys
-        self.codes: list[dict] = [{} for _ in keys]  # value -> code
-        self.values: list[list[pa.Array]] = [[] for _ in keys]  # dictionary chunks, in code order
-        self.slots = np.full(1 << 12, -1, np.int64)
-        self.counts = np.zeros(1 << 12, np.int64)
-        self.used = 0
-        # the reference counter, when the classes cannot be packed (many columns or values)
-        self.fallback = KAnonymityCounter(keys) if len(keys) * self.BITS > 63 else None
-
-    def add(self, batch: pa.RecordBatch | pa.Table) -> None:
-        if self.fallback is not None:
-            self.fallback.add(batch)
-            return
-        from .kernels.unique import count_keys, recount
-
-        packed = np.zeros(batch.num_rows, np.int64)
-        for k, name in enumerate(self.keys):
-            encoded = pc.dictionary_encode(batch.column(name), null_encoding="encode")
-            if isinstance(encoded, pa.ChunkedArray):
-                encoded = encoded.combine_chunks()
-            dictionary = encoded.dictionary
-            table = self.codes[k]
-            remap = np.empty(len(dictionary), np.int64)
-            fresh = []
-            for j, value in enumerate(dictionary.to_pylist()):
-                code = table.get(value)
-                if code is None:
-                    code = table[value] = len(table)
-                    fresh.append(j)
-                remap[j] = code
-            if fresh:
-                self.values[k].append(dictionary.take(pa.array(fresh, pa.int64())))
-            if len(table) >= 1 << self.BITS:
-                self._give_up()
-                self.fallback.add(batch)
-                return
-            packed |= remap[encoded.indices.to_numpy(zero_copy_only=False)] << (self.BITS * k)
-        need = self.used + len(packed)
-        if need > 0.7 * len(self.slots):
-            size = len(self.slots)
-            while need > 0.7 * size:
-                size *= 2
-            slots, counts = np.full(size, -1, np.int64), np.zeros(size, np.int64)
-            recount(self.slots, self.counts, slots, counts)
-            self.slots, self.counts = slots, counts
-        self.used += int(count_keys(self.slots, self.counts, packed))
-
-    def _give_up(self) -> None:
-        from .masking import KAnonymityCounter
-
-        frame = self.frame()
-        self.fallback = KAnonymityCounter(self.keys)
-        self.fallback.counts = frame
-
-    def frame(self) -> pl.DataFrame | None:
-        full = self.slots >= 0
-        if not full.any():
-            return None
-        packed, lens = self.slots[full], self.counts[full]
-        columns = []
-        for k, name in enumerate(self.keys):
-            codes = (packed >> (self.BITS * k)) & ((1 << self.BITS) - 1)
-            values = pa.concat_arrays(self.values[k])
-            columns.append(pl.Series(name, values.take(pa.array(codes, pa.int64()))))
-        columns.append(pl.Series("len", lens.astype(np.uint32)))
-        return pl.DataFrame(columns)
-
-    def report(self, k: int = 5, show: int = 20):
-        from .masking import KAnonymityCounter
-
-        if self.fallback is not None:
-            return self.fallback.report(k, show)
-        counter = KAnonymityCounter(self.keys)
-        counter.counts = self.frame()
-        return counter.report(k, show)

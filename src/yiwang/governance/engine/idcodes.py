@@ -1,7 +1,8 @@
 """Vectorised checks of resident IDs (GB 11643) and unified social credit codes (GB 32100).
 
-Both codes are 18 ASCII characters, so a column of them is viewed as an (n, 18) byte matrix
-and checked with numpy in a few array operations: no per-row Python.
+Both codes are 18 ASCII characters. Resident IDs are checked by one kernel pass
+(``kernels.text.resident_ids``), which also yields birth dates, sex digits and exact 64-bit codes
+for uniqueness; credit codes, rarer and not on the hot path, as an (n, 18) byte matrix in numpy.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from .kernels.arrow import Strings
 
 # Reason codes (index into the tuple); 0 = valid or empty (emptiness is the `required` rule's job).
 RID_REASONS = ("ok", "format", "check_digit", "birth_date", "future_birth_date", "region_code")
@@ -78,58 +81,23 @@ class ResidentIds:
         return np.array(RID_REASONS, dtype=object)[self.reason]
 
 
-def inspect_resident_ids(values: pa.Array, *, region_codes: np.ndarray, today: dt.date) -> ResidentIds:
-    """Check normalised 18-character IDs: format, check digit, birth date, GB/T 2260 region."""
-    m, fits = fixed_width_matrix(values, 18)
-    d = m[:, :17] - np.uint8(48)  # non-digits wrap around to values > 9
-    last = m[:, 17]
-    fmt_ok = fits & (d <= 9).all(axis=1) & (((last >= 48) & (last <= 57)) | (last == 88))
-    total = np.zeros(len(m), np.int32)
-    for k, w in enumerate(_RID_WEIGHTS.tolist()):
-        total += d[:, k].astype(np.int32) * w
-    check_ok = _RID_CHECK[total % 11] == last
-    digits = d.astype(np.int32)
-
-    def number(lo: int, hi: int) -> np.ndarray:
-        out = np.zeros(len(m), np.int32)
-        for k in range(lo, hi):
-            out = out * 10 + digits[:, k]
-        return out
-
-    year, month, day = number(6, 10), number(10, 12), number(12, 14)
-    birth_days, date_ok = _days_since_epoch(year.astype(np.int64), month.astype(np.int64), day.astype(np.int64))
-    not_future = birth_days <= today.toordinal() - _EPOCH_ORDINAL
-    not_ancient = birth_days >= MIN_BIRTH.toordinal() - _EPOCH_ORDINAL
-    region = number(0, 6).astype(np.int64)
-    pos = np.minimum(np.searchsorted(region_codes, region), len(region_codes) - 1)
-    region_ok = region_codes[pos] == region if len(region_codes) else np.zeros(len(region), bool)
-    reason = np.zeros(len(m), np.int8)
-    reason[~region_ok] = 5
-    reason[date_ok & ~not_future] = 4
-    reason[~date_ok | ~not_ancient] = 3
-    reason[~check_ok] = 2
-    reason[~fmt_ok] = 1
-    reason[_empty(values)] = 0
-    male = (digits[:, 16] % 2) == 1
-    body = np.zeros(len(m), np.int64)
-    for k in range(17):
-        body = body * 10 + digits[:, k]
-    check_value = np.where(last == 88, 10, last.astype(np.int64) - 48)
-    code = np.where(fmt_ok, body * 11 + check_value + 1, 0).astype(np.uint64)
-    return ResidentIds(reason=reason, birth_days=birth_days.astype(np.int32), male=male, code=code)
+def region_bitmap(region_codes: np.ndarray) -> np.ndarray:
+    """A bool per six-digit code, True for the GB/T 2260 codes given (the kernel's region test)."""
+    ok = np.zeros(1_000_000, np.bool_)
+    ok[region_codes[(region_codes >= 0) & (region_codes < 1_000_000)]] = True
+    return ok
 
 
-def _days_since_epoch(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Calendar check and day count without per-row datetime objects."""
-    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
-    month_len = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], np.int64)
-    safe_month = np.clip(month, 1, 12)
-    days_in_month = month_len[safe_month] + ((safe_month == 2) & leap)
-    ok = (month >= 1) & (month <= 12) & (day >= 1) & (day <= days_in_month) & (year >= 1)
-    months = (np.clip(year, 1, 9999) - 1970) * 12 + (safe_month - 1)
-    first = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
-    days = first + np.clip(day, 1, 31) - 1
-    return np.where(ok, days, -(10**6)), ok
+def resident_ids(values: Strings, region_ok: np.ndarray, today_days: int) -> ResidentIds:
+    """Check normalised 18-character IDs in one kernel pass: format, check digit, birth date
+    (from 1900-01-01, not after ``today_days``), region (``region_bitmap``)."""
+    from .kernels import text as tk
+
+    min_days = MIN_BIRTH.toordinal() - _EPOCH_ORDINAL
+    reason, birth, male, code = tk.resident_ids(
+        values.offsets, values.data, values.valid, region_ok, today_days, min_days, tk._RID_WEIGHTS, tk._RID_CHECK
+    )
+    return ResidentIds(reason=reason, birth_days=birth, male=male, code=code)
 
 
 def inspect_uscc(values: pa.Array) -> np.ndarray:
@@ -168,7 +136,8 @@ def is_valid_uscc(code: str) -> bool:
 
 def is_valid_resident_id(number: str, *, region_codes: np.ndarray, today: dt.date | None = None) -> bool:
     compact = number.strip().upper()
-    info = inspect_resident_ids(pa.array([compact]), region_codes=region_codes, today=today or dt.date.today())
+    today_days = (today or dt.date.today()).toordinal() - _EPOCH_ORDINAL
+    info = resident_ids(Strings(pa.array([compact])), region_bitmap(region_codes), today_days)
     return bool(compact) and info.reason[0] == 0
 
 

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from . import smcrypto
-from .normalise import TYPED_SUFFIX, _fix, parse_date
+from .normalise import TYPED_SUFFIX, parse_date
 from .rules import (
     AddressMask,
     AgeBandMask,
@@ -33,18 +30,74 @@ from .rules import (
 )
 
 # Two-character surnames of the Hundred Family Surnames (百家姓 复姓) and other common ones.
-COMPOUND_SURNAMES = (
-    "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 夏侯 轩辕 令狐 端木 独孤 南宫 西门 百里 "
-    "呼延 赫连 澹台 公冶 宗政 濮阳 太叔 申屠 公羊 闻人 仲孙 钟离 万俟 单于 拓跋 左丘 东郭 南门 羊舌 微生 "
-    "梁丘 谷梁 第五 乐正 公西 司空 司寇 亓官 巫马 漆雕 壤驷 公良 段干 闾丘 子车 颛孙 鲜于 叱干 宰父 谷利"
-).split()
+COMPOUND_SURNAMES = [
+    "欧阳",
+    "司马",
+    "上官",
+    "诸葛",
+    "东方",
+    "皇甫",
+    "尉迟",
+    "公孙",
+    "慕容",
+    "长孙",
+    "宇文",
+    "司徒",
+    "夏侯",
+    "轩辕",
+    "令狐",
+    "端木",
+    "独孤",
+    "南宫",
+    "西门",
+    "百里",
+    "呼延",
+    "赫连",
+    "澹台",
+    "公冶",
+    "宗政",
+    "濮阳",
+    "太叔",
+    "申屠",
+    "公羊",
+    "闻人",
+    "仲孙",
+    "钟离",
+    "万俟",
+    "单于",
+    "拓跋",
+    "左丘",
+    "东郭",
+    "南门",
+    "羊舌",
+    "微生",
+    "梁丘",
+    "谷梁",
+    "第五",
+    "乐正",
+    "公西",
+    "司空",
+    "司寇",
+    "亓官",
+    "巫马",
+    "漆雕",
+    "壤驷",
+    "公良",
+    "段干",
+    "闾丘",
+    "子车",
+    "颛孙",
+    "鲜于",
+    "叱干",
+    "宰父",
+    "谷利",
+]
 
 _LEVEL_MARKERS = {
     "community": ["社区居委会", "社区", "居委会", "村委会", "村"],
     "town": ["街道", "镇", "乡"],
 }
 _STARS = "*" * 256
-_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mask-crypto")
 
 
 def default_mask(rule: ColumnRule) -> MaskPolicy:
@@ -77,73 +130,6 @@ def surname(col: pl.Expr, char: str = "*") -> pl.Expr:
     return pl.concat_str(col.str.head(k), _stars(n - k, char))
 
 
-def truncate_address(col: pl.Series, policy: AddressMask) -> pl.Series:
-    """Keep an address up to the first community/village marker (or town / county).
-
-    The fallback (for addresses without such a marker) runs on those rows only.
-    """
-    if policy.keywords:
-        cut = _extract_prefix(col, policy.keywords)
-    elif policy.level in ("community", "town"):
-        cut = _extract_prefix(col, _LEVEL_MARKERS[policy.level])
-    else:
-        cut = _county(col)
-    if policy.fallback == "suppress" or policy.level == "county":
-        return cut
-    missing = cut.is_null() & col.is_not_null()
-    if policy.fallback == "keep":
-        return _fix(cut, missing, lambda _: col.filter(missing))
-    town = (lambda x: _extract_prefix(x, _LEVEL_MARKERS["town"])) if policy.level != "town" else (lambda x: x.clear(len(x)))
-    if policy.fallback == "keep_town":
-        return _fix(cut, missing, lambda _: town(col.filter(missing)))
-    return _fix(cut, missing, lambda _: _coalesce(town(col.filter(missing)), _county(col.filter(missing))))
-
-
-def _extract_prefix(col: pl.Series, markers: list[str]) -> pl.Series:
-    """Text up to and including the earliest marker (longest marker on a tie), or null.
-
-    One literal split per marker; the earliest marker is the one with the shortest text before
-    it. No offset crosses from one call to another, so no cut can depend on whether a library
-    counts bytes or characters (polars 2 changed ``str.find`` from one to the other).
-    """
-    ordered = sorted(set(markers), key=lambda m: len(m.encode()), reverse=True)
-    parts = pl.DataFrame({"a": col}).select(
-        [pl.col("a").str.splitn(m, 2).alias(str(i)) for i, m in enumerate(ordered)]
-    )
-    before = [parts[str(i)].struct.field("field_0") for i in range(len(ordered))]
-    found = [parts[str(i)].struct.field("field_1").is_not_null() for i in range(len(ordered))]
-    lengths = pl.DataFrame(
-        {str(i): pl.Series(np.where(f.to_numpy(), b.str.len_bytes().to_numpy(), _NOT_FOUND))
-         for i, (b, f) in enumerate(zip(before, found, strict=True))}
-    ).to_numpy()
-    choice = lengths.argmin(axis=1)  # ties → the earlier (longer) marker
-    hit = lengths[np.arange(len(lengths)), choice] < _NOT_FOUND
-    pick = pl.Series(np.where(hit, choice, -1))
-    frame = pl.DataFrame({"c": pick, **{str(i): b for i, b in enumerate(before)}})
-    cut = frame.select(
-        pl.coalesce([pl.when(pl.col("c") == i).then(pl.col(str(i)) + pl.lit(m)) for i, m in enumerate(ordered)])
-    )
-    return cut.to_series().alias(col.name)
-
-
-_NOT_FOUND = 1 << 30
-
-
-def _coalesce(*series: pl.Series) -> pl.Series:
-    return pl.select(pl.coalesce([pl.lit(x) for x in series])).to_series()
-
-
-def _county(col: pl.Series) -> pl.Series:
-    """Province/city/county part: the text before the first street, village or number, cut after
-    its last 县/区/市/旗. Regex replacements without capture groups (captures are several times
-    slower) and no offsets, so nothing depends on a library's offset unit."""
-    head = pl.col("a").str.replace(r"(?s)(?:[0-9路街巷道镇乡村]|社区).*", "")
-    frame = pl.DataFrame({"a": col}).select(head=head)
-    county = pl.col("head").str.replace(r"[^县区市旗]*$", "")
-    out = frame.select(pl.when(pl.col("head").str.contains("[县区市旗]")).then(county))
-    return out.to_series().alias(col.name)
-
-
 def _as_date(norm_col: str, frame: pl.DataFrame) -> pl.Expr:
     typed = norm_col + TYPED_SUFFIX
     if typed in frame.columns and frame.schema[typed] == pl.Date:
@@ -158,7 +144,9 @@ def generalise_date(date: pl.Expr, to: str) -> pl.Expr:
 def age_band(birth: pl.Expr, policy: AgeBandMask, today: dt.date) -> pl.Expr:
     """Completed years at the reference date, as ``(ref_yyyymmdd - birth_yyyymmdd) // 10000``."""
     ref = dt.date.fromisoformat(policy.reference_date) if policy.reference_date else today
-    born = birth.dt.year().cast(pl.Int32) * 10000 + birth.dt.month().cast(pl.Int32) * 100 + birth.dt.day().cast(pl.Int32)
+    born = (
+        birth.dt.year().cast(pl.Int32) * 10000 + birth.dt.month().cast(pl.Int32) * 100 + birth.dt.day().cast(pl.Int32)
+    )
     age = (pl.lit(ref.year * 10000 + ref.month * 100 + ref.day) - born) // 10000
     lows = list(range(0, policy.top + policy.width, policy.width))
     labels = [f"{lo}-{lo + policy.width - 1}" if lo + policy.width <= policy.top else f"{policy.top}+" for lo in lows]
@@ -169,7 +157,9 @@ def age_band(birth: pl.Expr, policy: AgeBandMask, today: dt.date) -> pl.Expr:
 
 @dataclass
 class Masker:
-    """Applies each column's mask policy to clean batches, producing the share zone."""
+    """Each share-zone column's mask policy (``plan``) and the keys they need; ``fastpath.FastMasker``
+    applies it. ``_expr`` is the Polars form of the simple masks, used for the few rows or column
+    types the mask kernels leave undecided."""
 
     rules: ResourceRules
     keys: Mapping[str, bytes] = field(default_factory=dict)
@@ -184,30 +174,6 @@ class Masker:
         for _, _, policy in self.plan:
             if isinstance(policy, (PseudonymMask, EncryptMask)) and policy.key_id not in self.keys:
                 raise KeyError(f"no key supplied for key_id {policy.key_id!r}")
-
-    def apply(self, clean: pl.DataFrame) -> pl.DataFrame:
-        """``clean`` holds normalised strings plus ``<name>\\x1ftyped`` columns and ``_line``.
-
-        Pseudonyms and encryption (numpy / OpenSSL, GIL released) run on a helper thread while
-        the Polars masks run here.
-        """
-        exprs: list[pl.Expr] = []
-        later: list[tuple[str, str, MaskPolicy]] = []
-        for out, src, policy in self.plan:
-            expr = None if isinstance(policy, AddressMask) else self._expr(src, policy, clean)
-            if expr is None:
-                if not (isinstance(policy, SuppressMask) and policy.drop):
-                    later.append((out, src, policy))
-                    exprs.append(pl.lit(None, dtype=pl.String).alias(out))
-                continue
-            exprs.append(expr.alias(out))
-        exprs.append(pl.col("_line"))
-        crypto = [(o, s, p) for o, s, p in later if isinstance(p, (PseudonymMask, EncryptMask))]
-        futures = {o: _POOL.submit(self._crypto, clean[s].to_arrow(), p) for o, s, p in crypto}
-        share = clean.select(exprs)
-        columns = [truncate_address(clean[s], p).alias(o) for o, s, p in later if isinstance(p, AddressMask)]
-        columns += [pl.from_arrow(futures[o].result()).alias(o) for o, _, _ in crypto]
-        return share.with_columns(columns) if columns else share
 
     def _expr(self, name: str, policy: MaskPolicy, clean: pl.DataFrame) -> pl.Expr | None:
         col = pl.col(name)
@@ -224,13 +190,7 @@ class Masker:
             return age_band(_as_date(name, clean), policy, self.today)
         if isinstance(policy, SuppressMask):
             return None if policy.drop else pl.lit(None, dtype=pl.String)
-        return None  # pseudonym / encrypt: computed on Arrow arrays
-
-    def _crypto(self, values: pa.Array, policy: MaskPolicy) -> pa.Array:
-        key = self.keys[policy.key_id]
-        if isinstance(policy, PseudonymMask):
-            return smcrypto.pseudonymise(values, key, length=policy.length)
-        return smcrypto.sm4_encrypt_column(values, key)
+        return None  # address, pseudonym, encrypt: kernels only (``fastpath.FastMasker``)
 
 
 @dataclass
@@ -258,7 +218,12 @@ class KAnonymityCounter:
         self.pending: list[pl.DataFrame] = []
 
     def add(self, batch: pa.RecordBatch | pa.Table | pl.DataFrame) -> None:
-        frame = batch if isinstance(batch, pl.DataFrame) else pl.from_arrow(batch)
+        if isinstance(batch, pl.DataFrame):
+            frame = batch
+        else:
+            converted = pl.from_arrow(batch)
+            assert isinstance(converted, pl.DataFrame)  # a table or record batch converts to a DataFrame
+            frame = converted
         self.pending.append(frame.group_by(self.keys).len())
         if len(self.pending) >= 16:
             self.counts, self.pending = _merge(self.counts, self.pending, self.keys), []
@@ -268,15 +233,26 @@ class KAnonymityCounter:
         if counts is None or counts.height == 0:
             return KAnonymityReport(0, 0, 0, k, 0, 0)
         below = counts.filter(pl.col("len") < k)
+        smallest = counts["len"].min()
+        assert isinstance(smallest, int)  # "len": a non-empty unsigned integer column
         return KAnonymityReport(
-            k=int(counts["len"].min()), classes=counts.height, rows=int(counts["len"].sum()), threshold=k,
-            classes_below=below.height, rows_below=int(below["len"].sum()),
+            k=smallest,
+            classes=counts.height,
+            rows=int(counts["len"].sum()),
+            threshold=k,
+            classes_below=below.height,
+            rows_below=int(below["len"].sum()),
             smallest=counts.sort(["len", *self.keys], nulls_last=True).head(show).to_dicts(),  # deterministic
         )
 
 
-def k_anonymity(batches: Iterable[pa.RecordBatch | pa.Table | pl.DataFrame], quasi_identifiers: list[str], *,
-                k: int = 5, show: int = 20) -> KAnonymityReport:
+def k_anonymity(
+    batches: Iterable[pa.RecordBatch | pa.Table | pl.DataFrame],
+    quasi_identifiers: list[str],
+    *,
+    k: int = 5,
+    show: int = 20,
+) -> KAnonymityReport:
     """Smallest equivalence class over the quasi-identifiers, and the classes below ``k``."""
     counter = KAnonymityCounter(quasi_identifiers)
     for batch in batches:

@@ -1,12 +1,14 @@
-"""Vectorised normalisation, column by column, with a fast path for rows already canonical.
+"""Normalisation and typing: the definitions, as Polars expressions.
 
 Normalising before validating is what keeps honest variants out of quarantine: full-width
 digits, ``2001/3/5``, a lower-case ``x`` in an ID, ``+86 138-...`` are the same facts as their
 canonical forms and must be accepted as such.
 
-Speed: Polars evaluates every branch of a when/then over the whole column, so an expensive fix
-(replace_many, several date formats) would cost every row. Instead a cheap test finds the few
-rows that need the fix, the fix runs on that subset only, and the results are scattered back.
+The compiled path (``fastpath`` + ``kernels.text``) rewrites the rows it can decide byte by byte
+and calls ``normalised_text`` only on rows whose characters need Unicode tables (case mapping
+outside ASCII); ``parse_date_series`` only on dates not written ``YYYY-MM-DD``; ``typed_series``
+types int / decimal / bool columns. Within each, a cheap test finds the rows a fix applies to
+and the fix runs on that subset only.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import datetime as dt
 from collections.abc import Callable
 
 import polars as pl
-import pyarrow as pa
 
 from .refdata import ethnic_groups
 from .rules import ColumnRule
@@ -23,28 +24,18 @@ from .rules import ColumnRule
 # U+FF01..U+FF5E are the full-width forms of ASCII 0x21..0x7E; U+3000 is the ideographic space.
 _FULL = [chr(c) for c in range(0xFF01, 0xFF5F)] + ["\u3000"]
 _HALF = [chr(c) for c in range(0x21, 0x7F)] + [" "]
-# Byte-level tests over a whole column buffer: when a column's bytes cannot contain what a step
-# fixes, the step is skipped for the batch. Only single bytes are searched (``bytes.find`` of
-# one byte is memchr, ~1 ns per row; multi-byte needles starting with a common CJK lead byte
-# are ~50x slower). The leads chosen are rare in Chinese text: 0xEF (U+F000-FFFF: full-width
-# forms), 0xE3 (U+3000-3FFF: ideographic space, 「」、), 0xC2 (no-break space), 0xE2 (• ∙).
-# False positives only cost time: the precise per-row test runs next. A skip must never change a
-# result, so each needle list covers everything its step acts on (every Unicode White_Space
-# character starts with one of 09-0D, 20, C2, E1, E2, E3), and the buffer is read again after
-# the full-width step, which can create ASCII the original bytes did not hold ("ｘ" → "x"):
-# normalisation is then strictly per value, whatever else is in the batch.
-_BUF_FULLWIDTH = (b"\xef", b"\xe3")
-_BUF_SPACE = (b" ", b"\t", b"\r", b"\n", b"\x0b", b"\x0c", b"\xc2", b"\xe1", b"\xe2", b"\xe3")
-_BUF_SEPARATOR = (*_BUF_SPACE, b"-", b"(", b")")
-_BUF_LOWER = tuple(bytes([c]) for c in range(ord("a"), ord("z") + 1))
-_BUF_DOTS = (b"\xe2", b"\xe3")
-_BUF_THOUSANDS = (b",", *_BUF_SPACE)
-
-
 MALE, FEMALE = "男", "女"
 _GENDER = {
-    "男": MALE, "男性": MALE, "m": MALE, "male": MALE, "1": MALE,
-    "女": FEMALE, "女性": FEMALE, "f": FEMALE, "female": FEMALE, "2": FEMALE,
+    "男": MALE,
+    "男性": MALE,
+    "m": MALE,
+    "male": MALE,
+    "1": MALE,
+    "女": FEMALE,
+    "女性": FEMALE,
+    "f": FEMALE,
+    "female": FEMALE,
+    "2": FEMALE,
 }
 _TRUE = ["true", "t", "yes", "y", "1", "是", "真"]
 _FALSE = ["false", "f", "no", "n", "0", "否", "假"]
@@ -74,41 +65,14 @@ def halfwidth(s: pl.Series) -> pl.Series:
     return _fix(s, _has_fullwidth(s), lambda x: x.str.replace_many(_FULL, _HALF))
 
 
-def _column_bytes(arr: pa.Array | pa.ChunkedArray) -> list[bytes]:
-    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
-    out = []
-    for chunk in chunks:
-        skip = 2 if pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type) else 1
-        out += [buf.to_pybytes() for buf in chunk.buffers()[skip:] if buf is not None]
-    return out
-
-
-def _may_contain(data: list[bytes], needles: tuple[bytes, ...]) -> bool:
-    """Could any value contain one of ``needles``? Searches the raw buffers, not the rows."""
-    return any(needle in buf for buf in data for needle in needles)
-
-
-def normalised_text(s: pl.Series, rule: ColumnRule, source: pa.Array | None = None) -> pl.Series:
-    """The canonical string form of a column (typing comes after).
-
-    ``source`` (the Arrow array ``s`` came from) lets whole steps be skipped after a buffer scan.
-    """
-    data = _column_bytes(source if source is not None else s.to_arrow())
-
-    def may(needles: tuple[bytes, ...]) -> bool:
-        return _may_contain(data, needles)
-
-    if may(_BUF_FULLWIDTH):
-        s = halfwidth(s)
-        data = _column_bytes(s.to_arrow())
-    if may(_BUF_SPACE):
-        s = s.str.strip_chars()
+def normalised_text(s: pl.Series, rule: ColumnRule) -> pl.Series:
+    """The canonical string form of a column (typing comes after), value by value."""
+    s = halfwidth(s).str.strip_chars()
     kind = rule.kind
-    if kind in _ID_LIKE and may(_BUF_SEPARATOR):
+    if kind in _ID_LIKE:
         s = _fix(s, s.str.contains(r"[\s\-()]"), lambda x: x.str.replace_all(r"[\s\-()]", ""))
     if kind in ("resident_id", "uscc"):
-        if may(_BUF_LOWER):
-            s = _fix(s, s.str.contains("[a-z]"), lambda x: x.str.to_uppercase())
+        s = _fix(s, s.str.contains("[a-z]"), lambda x: x.str.to_uppercase())
     elif kind in ("phone", "mobile", "landline"):
         s = _fix(s, (s.str.len_bytes() > 12) | s.str.starts_with("+"), _drop_country_code)
     elif kind == "gender":
@@ -116,15 +80,14 @@ def normalised_text(s: pl.Series, rule: ColumnRule, source: pa.Array | None = No
     elif kind == "email":
         s = s.str.to_lowercase()
     elif kind == "person_name":
-        if may(_BUF_SPACE) or may(_BUF_DOTS):
-            s = _fix(s, s.str.contains(r"[\s•‧∙・]"),
-                     lambda x: x.str.replace_all(r"\s+", "").str.replace_all("[•‧∙・]", "·"))
+        s = _fix(
+            s, s.str.contains(r"[\s•‧∙・]"), lambda x: x.str.replace_all(r"\s+", "").str.replace_all("[•‧∙・]", "·")
+        )
     elif kind == "address":
-        if may(_BUF_SPACE):
-            s = _fix(s, s.str.contains(r"\s"), lambda x: x.str.replace_all(r"\s+", ""))
+        s = _fix(s, s.str.contains(r"\s"), lambda x: x.str.replace_all(r"\s+", ""))
     elif kind == "ethnic_group":
         s = _fix(s, ~s.is_in(ethnic_groups()), _ethnic_suffix)
-    if rule.dtype in ("int", "decimal") and may(_BUF_THOUSANDS):
+    if rule.dtype in ("int", "decimal"):
         s = _fix(s, s.str.contains(r"[,\s]"), lambda x: x.str.replace_all(r"[,\s]", ""))
     return s.alias(rule.name)
 
@@ -171,19 +134,7 @@ def typed_series(s: pl.Series, rule: ColumnRule) -> pl.Series | None:
         return s.cast(pl.Decimal(38, rule.decimal_scale), strict=False)
     if rule.dtype == "bool":
         low = s.str.to_lowercase()
-        return pl.select(pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False)
-                         .otherwise(None)).to_series()
+        return pl.select(
+            pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False).otherwise(None)
+        ).to_series()
     return None
-
-
-def normalise(frame: pl.DataFrame, rules: list[ColumnRule], source: pa.RecordBatch | None = None) -> pl.DataFrame:
-    """Normalised strings for every rule column, plus ``<name>\\x1ftyped`` for typed columns."""
-    columns: list[pl.Series] = []
-    for rule in rules:
-        arrow = source.column(rule.name) if source is not None else None
-        text = normalised_text(frame[rule.name], rule, arrow)
-        columns.append(text)
-        typed = typed_series(text, rule)
-        if typed is not None:
-            columns.append(typed.alias(rule.name + TYPED_SUFFIX))
-    return pl.DataFrame(columns)

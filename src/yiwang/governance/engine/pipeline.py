@@ -23,7 +23,6 @@ from typing import Any
 
 from .errors import SourceError
 from .governor import Governor
-from .fastpath import KCounter
 from .masking import KAnonymityCounter
 from .rules import ResourceRules
 from .sinks import BatchSink, Sinks
@@ -120,9 +119,17 @@ class _Reader(threading.Thread):
         self.outbox.put(_DONE)
 
 
-def run(source: Source | str | Path, rules: ResourceRules | Mapping[str, Any], sinks: Sinks, *,
-        keys: Mapping[str, bytes] | None = None, today: dt.date | None = None, data_date: dt.date | None = None,
-        source_options: Mapping[str, Any] | None = None, queue_depth: int = 2) -> LoadSummary:
+def run(
+    source: Source | str | Path,
+    rules: ResourceRules | Mapping[str, Any],
+    sinks: Sinks,
+    *,
+    keys: Mapping[str, bytes] | None = None,
+    today: dt.date | None = None,
+    data_date: dt.date | None = None,
+    source_options: Mapping[str, Any] | None = None,
+    queue_depth: int = 2,
+) -> LoadSummary:
     """Read ``source``, govern it with ``rules``, write the four zones to ``sinks``.
 
     Raises ``SourceError`` (after aborting every sink) when the source cannot be read as a whole.
@@ -131,17 +138,17 @@ def run(source: Source | str | Path, rules: ResourceRules | Mapping[str, Any], s
     rules = rules if isinstance(rules, ResourceRules) else ResourceRules.model_validate(dict(rules))
     today = today or dt.date.today()
     if not isinstance(source, Source):
-        options = {"expected_columns": rules.column_names, "unknown_columns": rules.unknown_columns}
+        options: dict[str, Any] = {"expected_columns": rules.column_names, "unknown_columns": rules.unknown_columns}
         options.update(source_options or {})
         source = open_source(source, **options)
     governor = Governor(rules, keys=keys, today=today, mask=sinks.share is not None)
     share_qi = [c for c in rules.quasi_identifiers if sinks.share is not None]
     counter = None
     if share_qi:
-        counter = KCounter(share_qi) if governor.fast is not None else KAnonymityCounter(share_qi)
+        counter = KAnonymityCounter(share_qi)
 
-    def mask_and_count(clean_frame):
-        batch = governor.mask(clean_frame)
+    def mask_and_count(clean_rows):
+        batch = governor.mask(clean_rows)
         if counter is not None and batch.num_rows:
             counter.add(batch.select(share_qi))
         return batch
@@ -154,9 +161,10 @@ def run(source: Source | str | Path, rules: ResourceRules | Mapping[str, Any], s
     }
     reader = _Reader(source, queue_depth)
     summary = LoadSummary(resource=rules.resource, version=rules.version, source=getattr(source, "name", str(source)))
-    stage = Counter()
-    stage_cpu = Counter()
-    by_rule, by_first = Counter(), Counter()
+    stage: dict[str, float] = {}  # seconds per stage, summed over the batches
+    stage_cpu: dict[str, float] = {}
+    by_rule: Counter[str] = Counter()
+    by_first: Counter[str] = Counter()
     _keep_freed_memory()
     started = time.perf_counter()
     started_cpu = time.process_time()
@@ -175,10 +183,14 @@ def run(source: Source | str | Path, rules: ResourceRules | Mapping[str, Any], s
             summary.rows_quarantined += result.quarantine.num_rows
             by_rule.update(result.by_rule)
             by_first.update(result.by_first_rule)
-            stage.update(result.timings)
-            stage_cpu.update(result.cpu_timings)
-            for zone, batch in (("raw", item), ("clean", result.clean), ("share", result.deferred()),
-                                ("quarantine", result.quarantine)):
+            _accumulate(stage, result.timings)
+            _accumulate(stage_cpu, result.cpu_timings)
+            for zone, batch in (
+                ("raw", item),
+                ("clean", result.clean),
+                ("share", result.deferred()),
+                ("quarantine", result.quarantine),
+            ):
                 if zone in writers and batch is not None:
                     writers[zone].inbox.put(batch)
             _raise_writer_error(writers)
@@ -227,8 +239,11 @@ def run(source: Source | str | Path, rules: ResourceRules | Mapping[str, Any], s
     if counter is not None:
         summary.k_anonymity = asdict(counter.report(rules.k_anonymity, show=10))
     summary.quality = governor.quality.report(
-        update_cycle=rules.update_cycle, as_of=today, data_date=data_date,
-        has_unique=bool(rules.unique_keys), has_cross=bool(rules.cross_field),
+        update_cycle=rules.update_cycle,
+        as_of=today,
+        data_date=data_date,
+        has_unique=bool(rules.unique_keys),
+        has_cross=bool(rules.cross_field),
     ).to_dict()
     return summary
 
@@ -253,6 +268,11 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 # Every per-batch array is far below this (a batch is ~8 MB of input), so all of them come from
 # malloc's heaps and are reused batch after batch.
 _MMAP_THRESHOLD = 64 << 20
+
+
+def _accumulate(total: dict[str, float], part: Mapping[str, float]) -> None:
+    for name, seconds in part.items():
+        total[name] = total.get(name, 0.0) + seconds
 
 
 def _keep_freed_memory() -> None:
@@ -289,4 +309,4 @@ def _drain(reader: _Reader) -> None:
             pass
 
 
-__all__ = ["run", "LoadSummary", "SourceError"]
+__all__ = ["LoadSummary", "SourceError", "run"]

@@ -11,13 +11,21 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass, field
 
+from .rules import CROSS_FIELD_RULES
+
 WEIGHTS = {"completeness": 0.25, "validity": 0.30, "uniqueness": 0.15, "consistency": 0.15, "timeliness": 0.15}
 CYCLE_DAYS = {
-    "realtime": 1, "hourly": 1, "daily": 1, "weekly": 7, "monthly": 31, "quarterly": 92,
-    "half_yearly": 183, "yearly": 366, "irregular": None,
+    "realtime": 1,
+    "hourly": 1,
+    "daily": 1,
+    "weekly": 7,
+    "monthly": 31,
+    "quarterly": 92,
+    "half_yearly": 183,
+    "yearly": 366,
+    "irregular": None,
 }
-COLUMN_LEVEL_EXCLUDED = {"required", "unique", "id_birthdate_match", "id_gender_match", "not_after", "not_before",
-                         "required_with"}
+COLUMN_LEVEL_EXCLUDED = {"required", "unique", *CROSS_FIELD_RULES}
 
 
 @dataclass
@@ -48,8 +56,9 @@ class QualityAccumulator:
         if latest is not None and (self.latest_date is None or latest > self.latest_date):
             self.latest_date = latest
 
-    def report(self, *, update_cycle: str, as_of: dt.date, data_date: dt.date | None = None,
-               has_unique: bool, has_cross: bool) -> QualityReport:
+    def report(
+        self, *, update_cycle: str, as_of: dt.date, data_date: dt.date | None = None, has_unique: bool, has_cross: bool
+    ) -> QualityReport:
         rows = self.rows
         cells = rows * len(self.columns)
         filled = sum(c.filled for c in self.columns.values())
@@ -68,12 +77,23 @@ class QualityAccumulator:
         total_weight = sum(WEIGHTS[k] for k in used)
         overall = sum(WEIGHTS[k] * v for k, v in used.items()) / total_weight if total_weight else None
         per_column = {
-            name: {"completeness": c.completeness(rows), "validity": c.validity(), "filled": c.filled, "invalid": c.invalid}
+            name: {
+                "completeness": c.completeness(rows),
+                "validity": c.validity(),
+                "filled": c.filled,
+                "invalid": c.invalid,
+            }
             for name, c in self.columns.items()
         }
         return QualityReport(
-            rows=rows, overall=overall, data_date=date.isoformat() if date else None, lag_days=lag,
-            update_cycle=update_cycle, weights=dict(WEIGHTS), columns=per_column, **dims,
+            rows=rows,
+            overall=overall,
+            data_date=date.isoformat() if date else None,
+            lag_days=lag,
+            update_cycle=update_cycle,
+            weights=dict(WEIGHTS),
+            columns=per_column,
+            **dims,
         )
 
 

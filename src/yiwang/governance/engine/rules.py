@@ -8,16 +8,34 @@ supplies the key at run time.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DataType = Literal["string", "int", "decimal", "date", "bool"]
 Kind = Literal[
-    "text", "person_name", "resident_id", "uscc", "phone", "mobile", "landline", "date", "gender",
-    "division_code", "enum", "address", "ethnic_group", "email", "postal_code", "number",
+    "text",
+    "person_name",
+    "resident_id",
+    "uscc",
+    "phone",
+    "mobile",
+    "landline",
+    "date",
+    "gender",
+    "division_code",
+    "enum",
+    "address",
+    "ethnic_group",
+    "email",
+    "postal_code",
+    "number",
 ]
-UpdateCycle = Literal["realtime", "hourly", "daily", "weekly", "monthly", "quarterly", "half_yearly", "yearly", "irregular"]
+CrossRule = Literal["id_birthdate_match", "id_gender_match", "not_after", "not_before", "required_with"]
+CROSS_FIELD_RULES = frozenset(get_args(CrossRule))
+UpdateCycle = Literal[
+    "realtime", "hourly", "daily", "weekly", "monthly", "quarterly", "half_yearly", "yearly", "irregular"
+]
 
 
 class _Strict(BaseModel):
@@ -53,6 +71,12 @@ class AddressMask(_Strict):
     level: Literal["community", "town", "county"] = "community"
     keywords: list[str] | None = None  # overrides the level's markers, e.g. ["小区", "社区"]
     fallback: Literal["suppress", "keep_town", "keep_county", "keep"] = "suppress"
+
+    @model_validator(mode="after")
+    def _markers_fit(self) -> AddressMask:
+        if self.keywords and (not all(self.keywords) or len(set(self.keywords)) > 64):
+            raise ValueError("truncate_address keywords: at most 64 distinct, none empty")
+        return self
 
 
 class DateMask(_Strict):
@@ -94,7 +118,15 @@ class SuppressMask(_Strict):
 
 
 MaskPolicy = Annotated[
-    KeepMask | KeepEndsMask | SurnameMask | AddressMask | DateMask | AgeBandMask | PseudonymMask | EncryptMask | SuppressMask,
+    KeepMask
+    | KeepEndsMask
+    | SurnameMask
+    | AddressMask
+    | DateMask
+    | AgeBandMask
+    | PseudonymMask
+    | EncryptMask
+    | SuppressMask,
     Field(discriminator="method"),
 ]
 
@@ -131,7 +163,7 @@ class ColumnRule(_Strict):
 class CrossFieldRule(_Strict):
     """A check across columns; ``rule`` is the stable rule name reported in quarantine."""
 
-    rule: Literal["id_birthdate_match", "id_gender_match", "not_after", "not_before", "required_with"]
+    rule: CrossRule
     columns: list[str] = Field(min_length=2, max_length=2)
     description: str | None = None
 

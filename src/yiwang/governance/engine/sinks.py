@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -65,8 +65,15 @@ class ParquetSink:
     files ~60 % larger; pass ``compression="zstd"`` where storage matters more than load time.
     """
 
-    def __init__(self, path: str | Path, *, compression: str = "lz4", compression_level: int | None = None,
-                 row_group_rows: int = 1 << 20, dictionary: str | bool | list[str] = "auto") -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        compression: str = "lz4",
+        compression_level: int | None = None,
+        row_group_rows: int = 1 << 20,
+        dictionary: Literal["auto"] | bool | list[str] = "auto",
+    ) -> None:
         self.path = Path(path)
         self.compression, self.level, self.row_group_rows = compression, compression_level, row_group_rows
         self.dictionary = dictionary
@@ -76,8 +83,13 @@ class ParquetSink:
     def write(self, batch: pa.RecordBatch) -> None:
         if self._writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._writer = pq.ParquetWriter(self.path, batch.schema, compression=self.compression,
-                                            compression_level=self.level, use_dictionary=self._dictionary(batch))
+            self._writer = pq.ParquetWriter(
+                self.path,
+                batch.schema,
+                compression=self.compression,
+                compression_level=self.level,
+                use_dictionary=self._dictionary(batch),
+            )
         if batch.num_rows:
             self._writer.write_batch(batch, row_group_size=self.row_group_rows)
             self.rows += batch.num_rows
@@ -87,7 +99,7 @@ class ParquetSink:
             self._writer.close()
 
     def _dictionary(self, batch: pa.RecordBatch) -> bool | list[str]:
-        """"auto": dictionary-encode only columns that repeat a lot in the first batch (gender,
+        """ "auto": dictionary-encode only columns that repeat a lot in the first batch (gender,
         ethnic group, community code); for IDs, names and addresses it is wasted work."""
         if self.dictionary != "auto":
             return self.dictionary
@@ -95,8 +107,10 @@ class ParquetSink:
 
         sample = batch.slice(0, 20_000)
         return [
-            f.name for f, col in zip(batch.schema, sample.columns)
-            if sample.num_rows and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+            f.name
+            for f, col in zip(batch.schema, sample.columns)
+            if sample.num_rows
+            and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
             and pc.count_distinct(col).as_py() < 0.1 * sample.num_rows
         ]
 

@@ -3,14 +3,13 @@
 Semantics: a row is a duplicate when its key equals the key of an EARLIER ACCEPTED row (the
 first valid occurrence is kept; later ones are quarantined under ``unique``).
 
-Memory: keys live in a numpy open-addressing hash table (power-of-two slots, load <= 0.7,
-doubling; during a doubling the old and new tables coexist for a moment).
-* A single resident-ID key is encoded exactly in 64 bits (17 digits × 11 + check value), so
-  a slot is 8 bytes: 11.4-23 bytes per accepted key, 134 MB of slots at 10 M keys.
-* Any other key is a 64-bit hash; to stay exact the key text is appended to a temporary file
-  and hash matches are confirmed against it: 12 bytes per slot plus an 8-byte offset per key
-  (~30 bytes per key in RAM) and the key bytes on disk.
-Both grow linearly with the number of distinct accepted keys, never with row width.
+A single resident-ID key never comes here: its exact 64-bit code goes to the compiled table
+``kernels.unique.CodeSet`` (8 bytes per slot). Any other key — composite, or one text column —
+is tracked here: a 64-bit hash in a numpy open-addressing table (power-of-two slots, load <= 0.7,
+doubling), and to stay exact the key text is appended to a temporary file and hash matches are
+confirmed against it: 12 bytes per slot plus an 8-byte offset per key (~30 bytes per key in RAM)
+and the key bytes on disk. Memory grows with the number of distinct accepted keys, never with
+row width.
 """
 
 from __future__ import annotations
@@ -65,6 +64,7 @@ class _Table:
             cand = pending[free]
             self.slots[pos[cand]] = hashes[cand]
             if self.refs is not None:
+                assert refs is not None  # a table that keeps refs is always given them
                 self.refs[pos[cand]] = refs[cand]
                 won = self.refs[pos[cand]] == refs[cand]
             else:
@@ -84,6 +84,7 @@ class _Table:
             s = self.slots[p]
             hit = s == hashes[active]
             if hit.any() and same_key is not None:
+                assert self.refs is not None  # keys are confirmed through refs: only tables that keep them
                 rows = active[hit]
                 confirmed = same_key(rows, self.refs[p[hit]])
                 hit_idx = np.flatnonzero(hit)
@@ -99,7 +100,7 @@ class _KeyStore:
     """Append-only key texts on disk, for confirming hash matches exactly."""
 
     def __init__(self, directory: str | None) -> None:
-        self._file = tempfile.TemporaryFile(dir=directory, prefix="yiwang-keys-", buffering=0)
+        self._file = tempfile.TemporaryFile(dir=directory, prefix="yiwang-keys-", buffering=0)  # noqa: SIM115 - closed by close()
         self.offsets = np.zeros(1, np.int64)
         self._count = 0
 
@@ -128,22 +129,17 @@ class _KeyStore:
 class UniqueKeyTracker:
     """Remembers accepted keys across batches and flags later duplicates."""
 
-    def __init__(self, columns: list[str], *, exact_resident_id: bool = False, spill_dir: str | None = None) -> None:
+    def __init__(self, columns: list[str], *, spill_dir: str | None = None) -> None:
         self.columns = columns
-        self.exact = exact_resident_id and len(columns) == 1
-        self.table = _Table(with_refs=not self.exact)
-        self.store = None if self.exact else _KeyStore(spill_dir)
+        self.table = _Table(with_refs=True)
+        self.store = _KeyStore(spill_dir)
 
-    def duplicates(self, norm: pl.DataFrame, eligible: np.ndarray, codes: np.ndarray | None = None) -> np.ndarray:
+    def duplicates(self, norm: pl.DataFrame, eligible: np.ndarray) -> np.ndarray:
         """Mark duplicates in this batch and remember its accepted keys.
 
         ``eligible``: rows that pass every other rule (only those can become "the first").
-        ``codes``: the exact resident-ID codes when the ID check already computed them.
         """
-        if self.exact and codes is not None:
-            keys, hashes, present = pl.Series(codes), codes, codes != 0
-        else:
-            keys, hashes, present = self._keys(norm)
+        keys, hashes, present = self._keys(norm)
         dup = np.zeros(norm.height, bool)
         rows = np.flatnonzero(present)
         if rows.size == 0:
@@ -154,7 +150,7 @@ class UniqueKeyTracker:
         def same_key(local: np.ndarray, refs: np.ndarray) -> np.ndarray:
             return np.array([keys[int(i)].encode() == self.store.get(int(r)) for i, r in zip(local, refs)], bool)
 
-        seen_before = self.table.lookup(h, None if self.exact else same_key) >= 0
+        seen_before = self.table.lookup(h, same_key) >= 0
         # within the batch, the first eligible occurrence of a key wins; later ones are duplicates
         later = np.zeros(rows.size, bool)
         repeated = keys.is_duplicated().to_numpy()
@@ -172,30 +168,19 @@ class UniqueKeyTracker:
         accepted = np.flatnonzero(eligible[rows] & ~dup[rows])
         if accepted.size:
             self.table.grow_for(accepted.size)
-            refs = self.store.append(keys.gather(accepted)) if self.store is not None else None
+            refs = self.store.append(keys.gather(accepted))
             self.table.insert(h[accepted], refs)
         return dup
 
     def _keys(self, norm: pl.DataFrame) -> tuple[pl.Series, np.ndarray, np.ndarray]:
-        """Key per row (exact code or text), its 64-bit table hash, and whether it is complete."""
+        """Key text per row, its 64-bit table hash, and whether the key is complete."""
         cols = [pl.col(c) for c in self.columns]
         present = norm.select(pl.all_horizontal([c.is_not_null() & (c.str.len_bytes() > 0) for c in cols]))
         present_np = present.to_series().to_numpy()
-        if self.exact:
-            ids = norm[self.columns[0]]
-            digits = ids.str.slice(0, 17).str.to_integer(strict=False)
-            last = ids.str.slice(17, 1).replace({"X": "10"}).str.to_integer(strict=False)
-            ok = ((ids.str.len_bytes() == 18) & digits.is_not_null() & last.is_not_null()).fill_null(False)
-            code = (digits.cast(pl.UInt64) * 11 + last.cast(pl.UInt64) + 1).fill_null(0)
-            return code, code.to_numpy().astype(np.uint64), present_np & ok.to_numpy()
         joined = norm.select(pl.concat_str(cols, separator="\x1f").alias("k")).to_series()
         hashes = joined.hash(seed=0x5957).to_numpy().astype(np.uint64)
         hashes[hashes == 0] = 1
         return joined, hashes, present_np
 
-    def memory_bytes(self) -> int:
-        return self.table.nbytes() + (self.store.offsets.nbytes if self.store is not None else 0)
-
     def close(self) -> None:
-        if self.store is not None:
-            self.store.close()
+        self.store.close()

@@ -51,7 +51,7 @@ FOREIGN_KEYS = {
          'RESTRICT'),
     ],
 }
-INDEXES = [
+INDEXES: list[tuple[str, str, list[str | sa.TextClause]]] = [
     ('ix_governance_loads_actor_id', 'governance_loads', ['actor_id']),
     ('ix_governance_loads_resubmit_of', 'governance_loads', ['resubmit_of']),
     ('ix_governance_loads_created', 'governance_loads', [sa.text('created_at DESC'), 'id']),

@@ -56,8 +56,14 @@ def seed(session: Session, settings: Settings) -> dict[str, dict]:
         with unit_of_work(session):
             counts = loader(session, settings)
             set_meta(session, key, version)
-            audit.record(session, actor=SYSTEM_ACTOR, action="reference.seed", target_type="reference_pack",
-                         target_id=f"kunshan:{name}", detail=counts)
+            audit.record(
+                session,
+                actor=SYSTEM_ACTOR,
+                action="reference.seed",
+                target_type="reference_pack",
+                target_id=f"kunshan:{name}",
+                detail=counts,
+            )
         log.info("reference pack loaded", part=name, **{k: v for k, v in counts.items() if isinstance(v, int)})
         loaded[name] = counts
     return loaded

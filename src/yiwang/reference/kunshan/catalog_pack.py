@@ -22,9 +22,17 @@ AWAITING_REVIEW = ("gas_accounts",)
 
 def seed_classification(session: Session, settings: Settings) -> dict[str, int]:
     keys = {d.key: d.id for d in org.list_departments(session)}
-    rows = [{"code": r["code"], "name": r["name"], "level": int(r["level"]), "parent_code": r["parent_code"] or None,
-             "department_id": keys[r["department_key"]] if r["department_key"] else None, "sort": i}
-            for i, r in enumerate(read_csv("catalog_classification.csv"))]
+    rows = [
+        {
+            "code": r["code"],
+            "name": r["name"],
+            "level": int(r["level"]),
+            "parent_code": r["parent_code"] or None,
+            "department_id": keys[r["department_key"]] if r["department_key"] else None,
+            "sort": i,
+        }
+        for i, r in enumerate(read_csv("catalog_classification.csv"))
+    ]
     return {"classes": catalog.import_classes(session, rows)}
 
 
@@ -35,7 +43,8 @@ def seed_resources(session: Session, settings: Settings) -> dict[str, int]:
     published = 0
     for result in results:
         if result.name not in AWAITING_REVIEW:
-            catalog.publish_resource(session, actor=SYSTEM_ACTOR, name=result.name, origin=ORIGIN,
-                            note="昆山市政务信息资源目录（参考数据）")
+            catalog.publish_resource(
+                session, actor=SYSTEM_ACTOR, name=result.name, origin=ORIGIN, note="昆山市政务信息资源目录（参考数据）"
+            )
             published += 1
     return {"entries": len(results), "published": published}

@@ -25,7 +25,8 @@ def queue_demo_loads(session: Session, settings: Settings) -> dict[str, int]:
     folder.mkdir(parents=True, exist_ok=True)
     queued = 0
     for name, path in governance.demo_files(folder).items():
-        governance.queue_file(session, actor=SYSTEM_ACTOR, name=name, path=path, mode="replace", origin=ORIGIN,
-                              origin_kind="reference")
+        governance.queue_file(
+            session, actor=SYSTEM_ACTOR, name=name, path=path, mode="replace", origin=ORIGIN, origin_kind="reference"
+        )
         queued += 1
     return {"queued_loads": queued}

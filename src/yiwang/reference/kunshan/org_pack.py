@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 from importlib import resources
 
@@ -16,8 +17,10 @@ from yiwang.core.security import SYSTEM_ACTOR
 CITY_CODE = "320583"
 DATA = resources.files("yiwang.reference.kunshan") / "data"
 
+
 def read_csv(name: str) -> list[dict[str, str]]:
-    with (DATA / name).open(encoding="utf-8", newline="") as fh:
+    # newline="" as csv wants it; Traversable.open takes no newline, so the text layer is put on here
+    with (DATA / name).open("rb") as raw, io.TextIOWrapper(raw, encoding="utf-8", newline="") as fh:
         return [{k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(fh)]
 
 
@@ -53,14 +56,34 @@ def load_regions(session: Session) -> dict[str, int]:
             outline = json.loads((DATA / "boundary.geojson").read_text(encoding="utf-8"))["features"][0]
             lng, lat = outline["properties"]["cp"]
             geometry = json.dumps(outline["geometry"], separators=(",", ":"))
-        rows.append({"code": r["code"], "name": r["name"], "level": level,
-                     "parent_code": None if level == "city" else r["parent_code"], "sort": i, "lng": lng, "lat": lat,
-                     "geometry": geometry, "geometry_approximate": level == "town"})
+        rows.append(
+            {
+                "code": r["code"],
+                "name": r["name"],
+                "level": level,
+                "parent_code": None if level == "city" else r["parent_code"],
+                "sort": i,
+                "lng": lng,
+                "lat": lat,
+                "geometry": geometry,
+                "geometry_approximate": level == "town",
+            }
+        )
         if level == "village":
             for j, (code, name) in enumerate(grids_for(r["code"], r["name"])):
-                rows.append({"code": code, "name": name, "level": "grid", "parent_code": r["code"], "sort": j,
-                             "lng": None, "lat": None, "geometry": None,
-                             "geometry_approximate": False})
+                rows.append(
+                    {
+                        "code": code,
+                        "name": name,
+                        "level": "grid",
+                        "parent_code": r["code"],
+                        "sort": j,
+                        "lng": None,
+                        "lat": None,
+                        "geometry": None,
+                        "geometry_approximate": False,
+                    }
+                )
     return org.import_regions(session, rows)
 
 
@@ -81,17 +104,50 @@ DEMO_ACCOUNTS = [
     ("dispatcher", "郑凯", "staff", ["dispatcher"], "command_center", CITY_CODE, "13862601009", None, None),
     ("supervisor", "冯丽", "staff", ["supervisor"], "command_center", CITY_CODE, "13862601010", None, None),
     ("waterhandler", "钱伟", "staff", [org.roles.CASE_HANDLER], "water", CITY_CODE, "13862601011", None, None),
-    ("citizen", "张小明", "citizen", [org.roles.CITIZEN], None, "320583100002", "13912345678", "320583199003150017", None),
-    ("enterprise", "昆山华澄精密机械有限公司", "enterprise", [org.roles.ENTERPRISE], None, "320583400", "13773301234", None,
-     "91320583MA1N3B8P25"),
+    (
+        "citizen",
+        "张小明",
+        "citizen",
+        [org.roles.CITIZEN],
+        None,
+        "320583100002",
+        "13912345678",
+        "320583199003150017",
+        None,
+    ),
+    (
+        "enterprise",
+        "昆山华澄精密机械有限公司",
+        "enterprise",
+        [org.roles.ENTERPRISE],
+        None,
+        "320583400",
+        "13773301234",
+        None,
+        "91320583MA1N3B8P25",
+    ),
 ]
 
 
 def load_demo_accounts(session: Session, password: str) -> int:
     origin = Origin(ip="seed")
     for username, name, kind, role_keys, dept, region, phone, id_number, credit in DEMO_ACCOUNTS:
-        org.create_user(session, actor=SYSTEM_ACTOR, origin=origin, is_demo=True, data=org.UserCreate(
-            username=username, display_name=name, password=password, kind=kind, roles=role_keys,
-            department_key=dept, region_code=region, phone=phone, id_number=id_number, credit_code=credit,
-        ))
+        org.create_user(
+            session,
+            actor=SYSTEM_ACTOR,
+            origin=origin,
+            is_demo=True,
+            data=org.UserCreate(
+                username=username,
+                display_name=name,
+                password=password,
+                kind=kind,
+                roles=role_keys,
+                department_key=dept,
+                region_code=region,
+                phone=phone,
+                id_number=id_number,
+                credit_code=credit,
+            ),
+        )
     return len(DEMO_ACCOUNTS)

@@ -1,69 +1,13 @@
 """Compiled kernels (numba) for the engine's hot path: decode+split, normalise+validate, masks,
-HMAC-SM3, uniqueness. Each has a reference implementation elsewhere in the engine that it is
-tested against; ``enabled()`` says whether they are used.
+HMAC-SM3, uniqueness. Each is the engine's one runtime implementation of what it does; the
+tests check it against a plain oracle (``tests/governance/engine/oracle.py``).
 
-Compiling them all takes ~20 s once per machine (the cache then lives in ``__pycache__``);
-loading them from the cache ~0.7 s per process. ``warm_up()`` does either ahead of the first
-load (for example on a background thread at start-up)."""
+Compiling them all takes ~20-70 s once per machine (the cache then lives in ``__pycache__``);
+loading them from the cache ~0.7 s per process. ``yiwang.governance.bench.warmup.warm_up()``
+does either ahead of a timed load."""
 
 from __future__ import annotations
 
 from ._jit import cache_stats, enabled
 
-__all__ = ["cache_stats", "enabled", "warm_up"]
-
-def _sample(variants: bool) -> str:
-    """Population rows that pass every rule; with ``variants``, every column in a spelling that
-    normalisation rewrites (so the kernels also see the rewritten, large_string columns)."""
-    import numpy as np
-
-    from ..idcodes import resident_id_check_digits
-
-    header = "姓名,公民身份号码,性别,出生日期,民族,联系电话,户籍地址,现住址,所属社区代码"
-    rows = []
-    for k in range(8):
-        body = f"32058319900101{k:02d}{k % 10}"
-        rid = body + chr(resident_id_check_digits(np.array([[int(c) for c in body]]))[0])
-        male = k % 2 == 1
-        name = ("欧阳娜娜" if k % 3 == 0 else "张三") + ("" if not variants else "\u3000")
-        gender = ("男" if male else "女") if not variants else ("M" if male else "F")
-        date = "1990-01-01" if not variants else "1990/1/1"
-        nation = "汉族" if not variants else "汉"
-        phone = "13812345678" if not variants else "+86 138-1234-5678"
-        if variants:
-            rid = "".join(chr(0xFF10 + int(c)) if c.isdigit() else c for c in rid)
-        hukou = "上海市浦东新区科苑路1号" if k % 2 else "江苏省苏州市昆山市张浦镇金华村3组5号"
-        home = "江苏省苏州市昆山市玉山镇城北社区居委会1号" + (" " if variants else "")
-        rows.append(",".join([name, rid, gender, date, nation, phone, hukou, home, "320583100001"]))
-    return "\n".join([header, *rows]) + "\n"
-
-
-def warm_up() -> float:
-    """Load (or compile) every kernel by governing small samples; returns the seconds taken."""
-    import datetime as dt
-    import tempfile
-    import time
-    from pathlib import Path
-
-    import numpy as np
-
-    if not enabled():
-        return 0.0
-    from ..pipeline import run
-    from ..sinks import CollectSink, Sinks
-    from ..synth import population_rules
-    from .unique import CodeSet, recount
-
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="yiwang-warmup-") as tmp:
-        for encoding in ("gb18030", "utf-8"):
-            for variants in (False, True):
-                path = Path(tmp) / f"sample-{encoding}-{variants}.csv"
-                path.write_bytes(_sample(variants).encode(encoding))
-                sinks = Sinks(raw=CollectSink(), clean=CollectSink(), share=CollectSink(), quarantine=CollectSink())
-                run(path, population_rules(communities=["320583100001"]), sinks, keys={"population": b"warm-up-key"},
-                    today=dt.date(2025, 1, 1))
-    # the resize paths, which a sample this small never reaches
-    CodeSet(capacity_bits=1).duplicates(np.arange(1, 5, dtype=np.uint64), np.ones(4, np.bool_))
-    recount(np.full(4, -1, np.int64), np.zeros(4, np.int64), np.full(8, -1, np.int64), np.zeros(8, np.int64))
-    return time.perf_counter() - started
+__all__ = ["cache_stats", "enabled"]

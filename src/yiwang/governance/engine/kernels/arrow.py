@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pyarrow as pa
 
@@ -22,6 +24,7 @@ class Strings:
         if isinstance(array, pa.ChunkedArray):
             array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
         kind = array.type
+        width: type[np.signedinteger[Any]]
         if pa.types.is_large_string(kind) or pa.types.is_large_binary(kind):
             width = np.int64
         elif pa.types.is_string(kind) or pa.types.is_binary(kind):
@@ -41,21 +44,3 @@ class Strings:
         self.data = np.frombuffer(data, np.uint8) if data is not None and data.size else _EMPTY_U8
         self.has_nulls = array.null_count > 0
         self.valid = array.is_valid().to_numpy(zero_copy_only=False) if self.has_nulls else _EMPTY_BOOL
-
-
-def string_array(offsets: np.ndarray, data: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
-    """An Arrow string array over ``offsets`` (int32 → string, int64 → large_string) and ``data``."""
-    n = len(offsets) - 1
-    kind = pa.large_string() if offsets.dtype == np.int64 else pa.string()
-    validity = None
-    null_count = 0
-    if valid is not None and len(valid) and not valid.all():
-        validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
-        null_count = int(n - np.count_nonzero(valid))
-    return pa.Array.from_buffers(kind, n, [validity, pa.py_buffer(offsets), pa.py_buffer(data)], null_count=null_count)
-
-
-def validity_buffer(valid: np.ndarray | None) -> tuple[pa.Buffer | None, int]:
-    if valid is None or not len(valid) or valid.all():
-        return None, 0
-    return pa.py_buffer(np.packbits(valid, bitorder="little")), int(len(valid) - np.count_nonzero(valid))

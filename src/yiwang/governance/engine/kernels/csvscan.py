@@ -25,8 +25,30 @@ NL, CR, QUOTE = 10, 13, 34
 
 
 @jit
-def scan(buf, start, end, partial, mode, delim, colmap, nout, region, cap, offsets, data, lines, first_line,
-         plain, single, single_len, two, two_len, four, four_len, supplementary):
+def scan(
+    buf,
+    start,
+    end,
+    partial,
+    mode,
+    delim,
+    colmap,
+    nout,
+    region,
+    cap,
+    offsets,
+    data,
+    lines,
+    first_line,
+    plain,
+    single,
+    single_len,
+    two,
+    two_len,
+    four,
+    four_len,
+    supplementary,
+):
     """Parse the rows in ``buf[_U(start:end)]``. Returns (status, rows, position, line).
 
     With ``partial`` the buffer may end inside a row: parsing stops before it, and ``position``

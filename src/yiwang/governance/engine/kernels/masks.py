@@ -163,8 +163,12 @@ def _decode(data, i, length):
         return (np.int64(data[_U(i)] & 0x1F) << 6) | (data[_U(i + 1)] & 0x3F)
     if length == 3:
         return (np.int64(data[_U(i)] & 0x0F) << 12) | ((data[_U(i + 1)] & 0x3F) << 6) | (data[_U(i + 2)] & 0x3F)
-    return (np.int64(data[_U(i)] & 0x07) << 18) | ((data[_U(i + 1)] & 0x3F) << 12) | ((data[_U(i + 2)] & 0x3F) << 6) \
+    return (
+        (np.int64(data[_U(i)] & 0x07) << 18)
+        | ((data[_U(i + 1)] & 0x3F) << 12)
+        | ((data[_U(i + 2)] & 0x3F) << 6)
         | (data[_U(i + 3)] & 0x3F)
+    )
 
 
 @jit
@@ -248,8 +252,12 @@ def county_cut(offsets, data, valid, rows, stops, suffixes):
             for k in range(stops.shape[0]):
                 if key == stops[_U(k)]:
                     stop = True
-            if key == she and i + 5 < b and ((np.int64(data[_U(i + 3)]) << 16) | (np.int64(data[_U(i + 4)]) << 8)
-                                             | np.int64(data[_U(i + 5)])) == qu:
+            if (
+                key == she
+                and i + 5 < b
+                and ((np.int64(data[_U(i + 3)]) << 16) | (np.int64(data[_U(i + 4)]) << 8) | np.int64(data[_U(i + 5)]))
+                == qu
+            ):
                 stop = True
             if stop:
                 break
@@ -334,16 +342,6 @@ def year_text(days, valid, rows, with_month):
 
 
 @jit
-def ymd_numbers(days, rows):
-    """``year * 10000 + month * 100 + day`` of each date."""
-    out = np.empty(rows.shape[0], np.int64)
-    for j in range(rows.shape[0]):
-        y, m, d = civil_from_days(np.int64(days[rows[_U(j)]]))
-        out[_U(j)] = y * 10000 + m * 100 + d
-    return out
-
-
-@jit
 def age_bands(days, valid, rows, ref_ymd, top, width, band_label, labels, label_off):
     """``masking.age_band`` as text: completed years at the reference date (``ref_ymd`` as
     yyyymmdd), banded; ``band_label[_U(band)]`` is the label index of a band value (-1: none, the
@@ -395,8 +393,12 @@ def triple_hits(data, lo, hi, firsts, out):
         x = data[_U(lo + k)]
         y = data[_U(lo + k + 1)]
         z = data[_U(lo + k + 2)]
-        out[_U(k)] = ((x == a0) & (y == a1) & (z == a2)) | ((x == b0) & (y == b1) & (z == b2)) \
-            | ((x == c0) & (y == c1) & (z == c2)) | ((x == d0) & (y == d1) & (z == d2))
+        out[_U(k)] = (
+            ((x == a0) & (y == a1) & (z == a2))
+            | ((x == b0) & (y == b1) & (z == b2))
+            | ((x == c0) & (y == c1) & (z == c2))
+            | ((x == d0) & (y == d1) & (z == d2))
+        )
     for k in range(max(n - 2, 0), (n + 16) & ~7):
         out[_U(k)] = 0
 

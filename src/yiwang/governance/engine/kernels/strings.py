@@ -9,9 +9,9 @@ import numpy as np
 import pyarrow as pa
 
 from ._jit import jit
+from .arrow import Strings
 
 _U = np.uint64  # array indices cast to unsigned: no negative-index wraparound code per access
-from .arrow import Strings
 
 
 @jit
@@ -74,8 +74,9 @@ def large_string(offsets: np.ndarray, data: np.ndarray, valid: np.ndarray | None
     if valid is not None and len(valid) and not valid.all():
         validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
         nulls = int(n - np.count_nonzero(valid))
-    return pa.Array.from_buffers(pa.large_string(), n, [validity, pa.py_buffer(offsets), pa.py_buffer(data)],
-                                 null_count=nulls)
+    return pa.Array.from_buffers(
+        pa.large_string(), n, [validity, pa.py_buffer(offsets), pa.py_buffer(data)], null_count=nulls
+    )
 
 
 def gather(column: Strings, rows: np.ndarray) -> pa.Array:
@@ -85,8 +86,13 @@ def gather(column: Strings, rows: np.ndarray) -> pa.Array:
     return large_string(offsets, data, valid)
 
 
-def splice(base_offsets: np.ndarray, base_data: np.ndarray, base_valid: np.ndarray | None, at: np.ndarray,
-           replacement: pa.Array) -> pa.Array:
+def splice(
+    base_offsets: np.ndarray,
+    base_data: np.ndarray,
+    base_valid: np.ndarray | None,
+    at: np.ndarray,
+    replacement: pa.Array,
+) -> pa.Array:
     """A large_string column from kernel output with rows ``at`` taken from ``replacement``."""
     rep = Strings(replacement)
     offsets, data = splice_bytes(base_offsets, base_data, at, rep.offsets, rep.data)

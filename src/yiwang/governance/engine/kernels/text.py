@@ -1,9 +1,9 @@
 """Per-column kernels over Arrow string buffers: what needs normalising, validation, ID facts.
 
-Each kernel is one pass over a column's bytes. They decide only what they can decide exactly
-and say "undetermined" (2) otherwise, for example a phone number holding a non-ASCII digit,
-which the reference regex (Unicode ``\\d``) may accept: those few rows go to the reference
-implementation, so the combined result is the reference's.
+Each kernel is one pass over a column's bytes. Where a result needs Unicode tables (a person
+name outside the common CJK blocks and ASCII, a case mapping outside ASCII, a date spelling
+other than ``YYYY-MM-DD``) the kernel says "undetermined" and ``fastpath`` computes those rows
+with the rule's Polars definition.
 """
 
 from __future__ import annotations
@@ -70,11 +70,15 @@ def needs_normalising(offsets, data, valid, classes, any_mask, kind_tests):
         acc = False
         for k in range(i, e):
             c = data[_U(k)]
-            acc |= (wide & ((c == 0xC2) | ((c >= 0xE1) & (c <= 0xE3)) | (c == 0xEF))) \
-                | (space & ((c == 32) | ((c >= 9) & (c <= 13)))) \
-                | (sep & ((c == 45) | (c == 40) | (c == 41))) \
-                | (lower & (c >= 97) & (c <= 122)) | (upper & (c >= 65) & (c <= 90)) \
-                | (high & (c >= 128)) | (comma & (c == 44))
+            acc |= (
+                (wide & ((c == 0xC2) | ((c >= 0xE1) & (c <= 0xE3)) | (c == 0xEF)))
+                | (space & ((c == 32) | ((c >= 9) & (c <= 13))))
+                | (sep & ((c == 45) | (c == 40) | (c == 41)))
+                | (lower & (c >= 97) & (c <= 122))
+                | (upper & (c >= 65) & (c <= 90))
+                | (high & (c >= 128))
+                | (comma & (c == 44))
+            )
         if acc:
             for k in range(i, e):
                 if classes[data[_U(k)]] & any_mask:
@@ -94,8 +98,13 @@ def needs_normalising(offsets, data, valid, classes, any_mask, kind_tests):
                 out[_U(r)] = True
         if kind_tests & K_GENDER:
             # 男 E7 94 B7, 女 E5 A5 B3
-            if not (b - a == 3 and ((data[_U(a)] == 0xE7 and data[_U(a + 1)] == 0x94 and data[_U(a + 2)] == 0xB7)
-                                    or (data[_U(a)] == 0xE5 and data[_U(a + 1)] == 0xA5 and data[_U(a + 2)] == 0xB3))):
+            if not (
+                b - a == 3
+                and (
+                    (data[_U(a)] == 0xE7 and data[_U(a + 1)] == 0x94 and data[_U(a + 2)] == 0xB7)
+                    or (data[_U(a)] == 0xE5 and data[_U(a + 1)] == 0xA5 and data[_U(a + 2)] == 0xB3)
+                )
+            ):
                 out[_U(r)] = True
     if valid.shape[0] > 0:
         for r in range(n):
@@ -110,11 +119,11 @@ P_MOBILE, P_LANDLINE, P_PHONE, P_POSTAL, P_DIVISION = 0, 1, 2, 3, 4
 
 @jit
 def match_pattern(offsets, data, valid, pattern):
-    """0 matches, 1 does not, 2 undetermined (non-ASCII: the reference regex's Unicode ``\\d``
-    may match it). Null and empty rows give 0 (emptiness is the ``required`` rule's business).
+    """0 matches, 1 does not, 2 holds a non-ASCII byte (the caller counts it as a failure: digits
+    are ASCII). Null and empty rows give 0 (emptiness is the ``required`` rule's business).
 
-    mobile ``^1[3-9]\\d{9}$``; landline ``^0\\d{9,11}$``; phone = either; postal ``^\\d{6}$``;
-    division ``^\\d{6}(?:\\d{3}(?:\\d{3})?)?$``.
+    mobile ``1[3-9]`` + 9 digits; landline ``0`` + 9-11 digits; phone = either; postal 6 digits;
+    division 6, 9 or 12 digits.
     """
     n = offsets.shape[0] - 1
     out = np.zeros(n, np.int8)
@@ -288,7 +297,9 @@ def iso_dates(offsets, data, valid):
                 c = data[_U(i)]
                 if c == 45 or c == 47 or c == 46:
                     i += 1
-                elif c == 0xE5 and i + 2 < b and data[_U(i + 1)] == 0xB9 and data[_U(i + 2)] == 0xB4 or c == 0xE6 and i + 2 < b and data[_U(i + 1)] == 0x9C and data[_U(i + 2)] == 0x88:
+                elif (c == 0xE5 and i + 2 < b and data[_U(i + 1)] == 0xB9 and data[_U(i + 2)] == 0xB4) or (
+                    c == 0xE6 and i + 2 < b and data[_U(i + 1)] == 0x9C and data[_U(i + 2)] == 0x88
+                ):
                     i += 3
                 else:
                     break
@@ -330,7 +341,7 @@ _RID_CHECK = np.frombuffer(b"10X98765432", np.uint8).copy()
 def resident_ids(offsets, data, valid, region_ok, today_days, min_days, weights, check_chars):
     """Reason code (as ``idcodes.RID_REASONS``), birth day, sex digit and exact 64-bit code per ID.
 
-    Same precedence as ``idcodes.inspect_resident_ids``: empty 0, format 1, check digit 2,
+    Same precedence as the GB 11643 oracle in the tests: empty 0, format 1, check digit 2,
     birth date 3, future birth date 4, region 5.
     """
     n = offsets.shape[0] - 1
@@ -365,7 +376,12 @@ def resident_ids(offsets, data, valid, region_ok, today_days, min_days, weights,
             continue
         code[_U(r)] = np.uint64(body * 11 + (10 if last == 88 else last - 48) + 1)
         male[_U(r)] = (data[_U(a + 16)] - 48) % 2 == 1
-        y = (data[_U(a + 6)] - 48) * 1000 + (data[_U(a + 7)] - 48) * 100 + (data[_U(a + 8)] - 48) * 10 + (data[_U(a + 9)] - 48)
+        y = (
+            (data[_U(a + 6)] - 48) * 1000
+            + (data[_U(a + 7)] - 48) * 100
+            + (data[_U(a + 8)] - 48) * 10
+            + (data[_U(a + 9)] - 48)
+        )
         m = (data[_U(a + 10)] - 48) * 10 + (data[_U(a + 11)] - 48)
         d = (data[_U(a + 12)] - 48) * 10 + (data[_U(a + 13)] - 48)
         date_ok = 1 <= m <= 12 and 1 <= d <= _days_in_month(y, m) and y >= 1
@@ -378,8 +394,14 @@ def resident_ids(offsets, data, valid, region_ok, today_days, min_days, weights,
         elif days > today_days:
             reason[_U(r)] = 4
         else:
-            region = (data[_U(a)] - 48) * 100000 + (data[_U(a + 1)] - 48) * 10000 + (data[_U(a + 2)] - 48) * 1000 \
-                + (data[_U(a + 3)] - 48) * 100 + (data[_U(a + 4)] - 48) * 10 + (data[_U(a + 5)] - 48)
+            region = (
+                (data[_U(a)] - 48) * 100000
+                + (data[_U(a + 1)] - 48) * 10000
+                + (data[_U(a + 2)] - 48) * 1000
+                + (data[_U(a + 3)] - 48) * 100
+                + (data[_U(a + 4)] - 48) * 10
+                + (data[_U(a + 5)] - 48)
+            )
             if not region_ok[_U(region)]:
                 reason[_U(r)] = 5
     return reason, birth, male, code
@@ -397,8 +419,17 @@ def _white(cp):
         return cp == 0x20 or 9 <= cp <= 13
     if cp < 0x85:
         return False
-    return (cp == 0x85 or cp == 0xA0 or cp == 0x1680 or 0x2000 <= cp <= 0x200A or cp == 0x2028 or cp == 0x2029
-            or cp == 0x202F or cp == 0x205F or cp == 0x3000)
+    return (
+        cp == 0x85
+        or cp == 0xA0
+        or cp == 0x1680
+        or 0x2000 <= cp <= 0x200A
+        or cp == 0x2028
+        or cp == 0x2029
+        or cp == 0x202F
+        or cp == 0x205F
+        or cp == 0x3000
+    )
 
 
 @jit
@@ -447,8 +478,12 @@ def normalise_rows(offsets, data, rows, mode, keys, key_off, key_target, targets
                 cp = ((c & 0x0F) << 12) | ((data[_U(i + 1)] & 0x3F) << 6) | (data[_U(i + 2)] & 0x3F)
                 i += 3
             else:
-                cp = ((c & 0x07) << 18) | ((data[_U(i + 1)] & 0x3F) << 12) | ((data[_U(i + 2)] & 0x3F) << 6) \
+                cp = (
+                    ((c & 0x07) << 18)
+                    | ((data[_U(i + 1)] & 0x3F) << 12)
+                    | ((data[_U(i + 2)] & 0x3F) << 6)
                     | (data[_U(i + 3)] & 0x3F)
+                )
                 i += 4
             if 0xFF01 <= cp <= 0xFF5E:
                 cp -= 0xFEE0
@@ -495,7 +530,13 @@ def normalise_rows(offsets, data, rows, mode, keys, key_off, key_target, targets
             if nbytes > 12 or (e > s and cps[_U(s)] == 43):
                 if e - s >= 3 and cps[_U(s)] == 43 and cps[_U(s + 1)] == 56 and cps[_U(s + 2)] == 54:
                     s += 3
-                elif e - s >= 4 and cps[_U(s)] == 48 and cps[_U(s + 1)] == 48 and cps[_U(s + 2)] == 56 and cps[_U(s + 3)] == 54:
+                elif (
+                    e - s >= 4
+                    and cps[_U(s)] == 48
+                    and cps[_U(s + 1)] == 48
+                    and cps[_U(s + 2)] == 56
+                    and cps[_U(s + 3)] == 54
+                ):
                     s += 4
                 high = False
                 digits = True
@@ -505,8 +546,14 @@ def normalise_rows(offsets, data, rows, mode, keys, key_off, key_target, targets
                     digits &= 48 <= cp <= 57
                 if high:
                     bad = True  # the reference's \\d is Unicode
-                elif digits and e - s == 13 and cps[_U(s)] == 56 and cps[_U(s + 1)] == 54 and cps[_U(s + 2)] == 49 \
-                        and 51 <= cps[_U(s + 3)] <= 57:
+                elif (
+                    digits
+                    and e - s == 13
+                    and cps[_U(s)] == 56
+                    and cps[_U(s + 1)] == 54
+                    and cps[_U(s + 2)] == 49
+                    and 51 <= cps[_U(s + 3)] <= 57
+                ):
                     s += 2
         elif kind == N_GENDER or kind == N_EMAIL:
             changed = True
@@ -517,7 +564,9 @@ def normalise_rows(offsets, data, rows, mode, keys, key_off, key_target, targets
                     cp = cps[_U(t)]
                     if 65 <= cp <= 90:
                         cps[_U(t)] = cp + 32
-                    elif cp >= 0x80 and not (kind == N_GENDER and ((0x4E00 <= cp <= 0x9FFF) or (0x3400 <= cp <= 0x4DBF))):
+                    elif cp >= 0x80 and not (
+                        kind == N_GENDER and ((0x4E00 <= cp <= 0x9FFF) or (0x3400 <= cp <= 0x4DBF))
+                    ):
                         bad = True
                 if kind == N_GENDER and not bad:
                     for k in range(key_off.shape[0] - 1):

@@ -12,12 +12,18 @@ from .jsonsrc import JsonSource
 from .sql import SqlSource
 from .xlsx import XlsxSource
 
-__all__ = ["LINE", "DEFAULT_MAX_BYTES", "Source", "CsvSource", "XlsxSource", "JsonSource", "SqlSource", "open_source"]
+__all__ = ["DEFAULT_MAX_BYTES", "LINE", "CsvSource", "JsonSource", "Source", "SqlSource", "XlsxSource", "open_source"]
 
 _BY_SUFFIX = {
-    ".csv": "csv", ".tsv": "csv", ".tab": "csv", ".txt": "csv",
-    ".xlsx": "xlsx", ".xlsm": "xlsx",
-    ".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".tab": "csv",
+    ".txt": "csv",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".json": "json",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
 }
 
 

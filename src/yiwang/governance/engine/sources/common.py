@@ -6,6 +6,7 @@ import datetime as dt
 import decimal
 import json
 import os
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -55,26 +56,38 @@ def select_columns(
 
     ``unknown`` is ``"error"`` (refuse extra columns), ``"ignore"`` (drop them) or ``"keep"``.
     """
-    seen: set[str] = set()
-    dupes = sorted({n for n in names if n in seen or seen.add(n)})
+    seen = Counter(names)
+    dupes = sorted(n for n, count in seen.items() if count > 1)
     if dupes:
         raise SourceError(
-            DUPLICATE_COLUMNS, f"duplicate column names: {', '.join(dupes)}", file=file, line=line,
-            column=dupes[0], details={"columns": dupes},
+            DUPLICATE_COLUMNS,
+            f"duplicate column names: {', '.join(dupes)}",
+            file=file,
+            line=line,
+            column=dupes[0],
+            details={"columns": dupes},
         )
     if expected is None:
         return list(names)
     missing = [c for c in expected if c not in seen]
     if missing:
         raise SourceError(
-            MISSING_COLUMNS, f"missing columns: {', '.join(missing)}", file=file, line=line,
-            column=missing[0], details={"columns": missing, "found": list(names)},
+            MISSING_COLUMNS,
+            f"missing columns: {', '.join(missing)}",
+            file=file,
+            line=line,
+            column=missing[0],
+            details={"columns": missing, "found": list(names)},
         )
     extra = [n for n in names if n not in set(expected)]
     if extra and unknown == "error":
         raise SourceError(
-            UNKNOWN_COLUMNS, f"unknown columns: {', '.join(extra)}", file=file, line=line,
-            column=extra[0], details={"columns": extra},
+            UNKNOWN_COLUMNS,
+            f"unknown columns: {', '.join(extra)}",
+            file=file,
+            line=line,
+            column=extra[0],
+            details={"columns": extra},
         )
     return list(expected) + (extra if unknown == "keep" else [])
 
@@ -117,7 +130,7 @@ def value_to_text(value: Any) -> str | None:
     return str(value)
 
 
-def rows_to_batch(columns: Sequence[str], rows: list[Sequence[Any]], lines: list[int]) -> pa.RecordBatch:
+def rows_to_batch(columns: Sequence[str], rows: Sequence[Sequence[Any]], lines: list[int]) -> pa.RecordBatch:
     """Column-wise string conversion of row tuples coming from non-columnar sources."""
     arrays = []
     for i in range(len(columns)):

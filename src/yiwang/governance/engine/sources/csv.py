@@ -26,19 +26,13 @@ NL, CR, QUOTE = 10, 13, 34
 _KERNEL_ENCODINGS = ("utf-8", "utf-8-sig", "gbk", "gb18030")
 
 
-def _kernels_enabled() -> bool:
-    from ..kernels import enabled
-
-    return enabled()
-
-
 @dataclass
 class CsvSource:
     """A delimited text file. ``encoding=None`` detects it; ``delimiter=None`` guesses it.
 
-    ``decoder``: ``"auto"`` (the compiled decode-and-split kernel for UTF-8/GBK/GB18030 when
-    numba is present, else C iconv + Arrow), ``"kernel"``, ``"iconv"`` or ``"python"`` (the
-    last two force the reference path).
+    ``decoder``: ``"auto"`` (the compiled decode-and-split kernel for UTF-8/GBK/GB18030, C iconv
+    + Arrow's CSV reader for the other encodings), ``"kernel"``, ``"iconv"`` or ``"python"`` (the
+    last two force the iconv / Python decoder with Arrow's reader).
     """
 
     path: Path | str
@@ -65,7 +59,7 @@ class CsvSource:
         else:
             encoding = detect_encoding(path)
         self.detected_encoding = encoding
-        if self.decoder in ("auto", "kernel") and _kernels_enabled() and encoding in _KERNEL_ENCODINGS:
+        if self.decoder in ("auto", "kernel") and encoding in _KERNEL_ENCODINGS:
             from .fastcsv import FastCsvReader
 
             yield from FastCsvReader(self, str(path), encoding).read_file(path)
@@ -96,8 +90,12 @@ class _CsvReader:
             cut = _last_boundary(buf)
             part, carry = buf[:cut], buf[cut:]
             if len(carry) > 4 * self.spec.chunk_bytes + (1 << 20):
-                raise SourceError(PARSE_ERROR, "a quoted value never ends (unbalanced quote)", file=self.file,
-                                  line=self.next_line + pending.count(b"\n"))
+                raise SourceError(
+                    PARSE_ERROR,
+                    "a quoted value never ends (unbalanced quote)",
+                    file=self.file,
+                    line=self.next_line + pending.count(b"\n"),
+                )
             if part:
                 if pending:
                     yield self._parse(pending, final=False)
@@ -107,8 +105,10 @@ class _CsvReader:
         tail = carry if carry.strip(b"\r\n") else b""
         if tail and _quote_parity(tail):
             raise SourceError(
-                TRUNCATED_FILE, "the file ends inside a quoted value (unterminated quote)",
-                file=self.file, line=self.next_line + pending.count(b"\n"),
+                TRUNCATED_FILE,
+                "the file ends inside a quoted value (unterminated quote)",
+                file=self.file,
+                line=self.next_line + pending.count(b"\n"),
             )
         if pending:
             yield self._parse(pending, final=not tail)
@@ -127,14 +127,18 @@ class _CsvReader:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise SourceError(ENCODING_ERROR, f"the header is not valid {self.encoding}", file=self.file, line=1) from None
+            raise SourceError(
+                ENCODING_ERROR, f"the header is not valid {self.encoding}", file=self.file, line=1
+            ) from None
         if not text.strip():
             raise SourceError(EMPTY_FILE, "the first line (header) is empty", file=self.file, line=1)
         if self.delimiter is None:
             self.delimiter = _guess_delimiter(text, self.file)
         names = next(pycsv.reader(io.StringIO(text), delimiter=self.delimiter))
         self.names = [clean_header_name(n) for n in names]
-        self.keep = select_columns(self.names, self.spec.expected_columns, unknown=self.spec.unknown_columns, file=self.file)
+        self.keep = select_columns(
+            self.names, self.spec.expected_columns, unknown=self.spec.unknown_columns, file=self.file
+        )
         self.spec.columns = self.keep
         self.next_line = 1 + raw.count(b"\n")
         return buf[cut:], True
@@ -146,8 +150,7 @@ class _CsvReader:
                 pa.BufferReader(part),
                 # One block, one thread: on 2 cores the pipeline's other stages keep the second core
                 # busy, and Arrow's block splitting measured 30-60 % more CPU per row for no gain.
-                read_options=pacsv.ReadOptions(column_names=self.names, use_threads=False,
-                                               block_size=len(part) + 1),
+                read_options=pacsv.ReadOptions(column_names=self.names, use_threads=False, block_size=len(part) + 1),
                 parse_options=pacsv.ParseOptions(
                     delimiter=self.delimiter, newlines_in_values=has_quotes, ignore_empty_lines=True
                 ),
@@ -167,7 +170,9 @@ class _CsvReader:
             lines = self._line_numbers(part)
         if table.num_rows != len(lines):
             raise SourceError(
-                PARSE_ERROR, f"parsed {table.num_rows} rows but counted {len(lines)}", file=self.file,
+                PARSE_ERROR,
+                f"parsed {table.num_rows} rows but counted {len(lines)}",
+                file=self.file,
                 line=int(lines[0]) if len(lines) else self.next_line,
             )
         self.next_line += newlines
@@ -202,7 +207,10 @@ class _CsvReader:
         code = TRUNCATED_FILE if is_last and counts[row] < expected else RAGGED_ROW
         what = "the last row is cut short" if code == TRUNCATED_FILE else "row has the wrong number of fields"
         return SourceError(
-            code, f"{what}: expected {expected} fields, found {int(counts[row])}", file=self.file, line=line,
+            code,
+            f"{what}: expected {expected} fields, found {int(counts[row])}",
+            file=self.file,
+            line=line,
             details={"expected": expected, "found": int(counts[row])},
         )
 
@@ -259,5 +267,5 @@ def _first_boundary(buf: bytes) -> int:
 
 def _guess_delimiter(header: str, file: str) -> str:
     counts = {d: header.count(d) for d in (",", "\t", ";", "|")}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=counts.__getitem__)
     return best if counts[best] else ","

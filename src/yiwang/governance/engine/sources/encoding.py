@@ -163,8 +163,11 @@ def _iconv_chunks(path: Path, encoding: str, chunk_bytes: int) -> Iterator[bytes
         except libiconv.IconvFailure as exc:
             where = offset + exc.offset
             raise SourceError(
-                ENCODING_ERROR, f"{exc.reason}: the text is not valid {encoding}",
-                file=str(path), line=line_of_offset(path, where), details={"encoding": encoding, "offset": where},
+                ENCODING_ERROR,
+                f"{exc.reason}: the text is not valid {encoding}",
+                file=str(path),
+                line=line_of_offset(path, where),
+                details={"encoding": encoding, "offset": where},
             ) from None
 
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="decode") as pool:

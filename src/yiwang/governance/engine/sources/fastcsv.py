@@ -52,16 +52,22 @@ class FastCsvReader(_CsvReader):
             except libiconv.IconvFailure as exc:
                 where = offset + exc.offset
                 raise SourceError(
-                    ENCODING_ERROR, f"{exc.reason}: the text is not valid {self.encoding}", file=self.file,
-                    line=line_of_offset(Path(self.file), where), details={"encoding": self.encoding, "offset": where},
+                    ENCODING_ERROR,
+                    f"{exc.reason}: the text is not valid {self.encoding}",
+                    file=self.file,
+                    line=line_of_offset(Path(self.file), where),
+                    details={"encoding": self.encoding, "offset": where},
                 ) from None
         try:
             return raw.decode("gb18030").encode("utf-8")
         except UnicodeDecodeError as exc:
             where = offset + exc.start
             raise SourceError(
-                ENCODING_ERROR, f"bytes at offset {where} are not valid {self.encoding}", file=self.file,
-                line=line_of_offset(Path(self.file), where), details={"offset": where, "encoding": self.encoding},
+                ENCODING_ERROR,
+                f"bytes at offset {where} are not valid {self.encoding}",
+                file=self.file,
+                line=line_of_offset(Path(self.file), where),
+                details={"offset": where, "encoding": self.encoding},
             ) from None
 
     def read_file(self, path: Path) -> Iterator[pa.RecordBatch]:
@@ -81,7 +87,7 @@ class FastCsvReader(_CsvReader):
                         grown = np.empty(fill + chunk + (1 << 16), np.uint8)
                         grown[:fill] = buf[:fill]
                         buf = grown
-                    got = fh.readinto(memoryview(buf)[fill : fill + chunk]) or 0
+                    got = fh.readinto(buf.data[fill : fill + chunk]) or 0
                     fill += got
                     if got and base + fill >= size:  # probably the end: confirm, so the last part knows
                         extra = fh.read(1)
@@ -109,8 +115,9 @@ class FastCsvReader(_CsvReader):
                     buf[: fill - used] = buf[used:fill].copy()
                     base, fill = base + used, fill - used
                 if fill > 4 * self.spec.chunk_bytes + (1 << 20):
-                    raise SourceError(PARSE_ERROR, "a quoted value never ends (unbalanced quote)", file=self.file,
-                                      line=self.next_line)
+                    raise SourceError(
+                        PARSE_ERROR, "a quoted value never ends (unbalanced quote)", file=self.file, line=self.next_line
+                    )
 
     def _complete_rows(self, buf: np.ndarray, fill: int, base: int) -> tuple[pa.RecordBatch | None, int]:
         """The complete rows at the start of ``buf[:fill]`` as a batch, and the bytes they took."""
@@ -137,8 +144,10 @@ class FastCsvReader(_CsvReader):
         tail = raw[cut:] if raw[cut:].strip(b"\r\n") else b""
         if tail and _quote_parity(tail):
             raise SourceError(
-                TRUNCATED_FILE, "the file ends inside a quoted value (unterminated quote)",
-                file=self.file, line=self.next_line + raw.count(b"\n", 0, cut),
+                TRUNCATED_FILE,
+                "the file ends inside a quoted value (unterminated quote)",
+                file=self.file,
+                line=self.next_line + raw.count(b"\n", 0, cut),
             )
         if cut:
             yield self._whole(buf, 0, cut, base, final=not tail)
@@ -170,8 +179,7 @@ class FastCsvReader(_CsvReader):
         self._take_header(text, final=True)
         return True, len(head)
 
-    def _kernel(self, buf: np.ndarray, start: int, end: int, *, partial: bool
-                ) -> tuple[pa.RecordBatch, int] | None:
+    def _kernel(self, buf: np.ndarray, start: int, end: int, *, partial: bool) -> tuple[pa.RecordBatch, int] | None:
         """Run the kernel on ``buf[start:end]``; None when it declines (the caller falls back)."""
         names, keep = self.names, self.keep
         if self.colmap is None:
@@ -189,8 +197,17 @@ class FastCsvReader(_CsvReader):
         if self.share is None:  # learn each column's share of the bytes on a small prefix first
             probe = _prefix_end(buf, start, end, 256 * 1024)
             if probe < end:
-                self._scan(buf, start, probe, True, nout, np.full(nout, 3 * (probe - start) + 64, np.int64),
-                           3 * (probe - start) + 64, length_rows=None, tables_=tables_)
+                self._scan(
+                    buf,
+                    start,
+                    probe,
+                    True,
+                    nout,
+                    np.full(nout, 3 * (probe - start) + 64, np.int64),
+                    3 * (probe - start) + 64,
+                    length_rows=None,
+                    tables_=tables_,
+                )
         for attempt in range(3):
             if self.share is None or attempt == 2:
                 caps = np.full(nout, 3 * length + 64, np.int64)
@@ -223,8 +240,24 @@ class FastCsvReader(_CsvReader):
         delim = ord(self.delimiter or ",")
         if self.plain is None:
             self.plain = csvscan.plain_bytes(delim)
-        status, rows, stop, line = csvscan.scan(buf, start, end, partial, self.mode, delim, self.colmap, nout, region,
-                                                cap, offsets, data, lines, self.next_line, self.plain, *tables_)
+        status, rows, stop, line = csvscan.scan(
+            buf,
+            start,
+            end,
+            partial,
+            self.mode,
+            delim,
+            self.colmap,
+            nout,
+            region,
+            cap,
+            offsets,
+            data,
+            lines,
+            self.next_line,
+            self.plain,
+            *tables_,
+        )
         if status == csvscan.OVERFLOW:
             return "overflow"
         if status != csvscan.OK:
@@ -238,11 +271,17 @@ class FastCsvReader(_CsvReader):
             return None
         arrays = []
         for k in range(nout):
-            arrays.append(pa.Array.from_buffers(pa.string(), rows, [
-                None,
-                offsets_buffer.slice(k * (rows_max + 1) * 4, (rows + 1) * 4),
-                data_buffer.slice(int(region[k]), int(used[k])),
-            ]))
+            arrays.append(
+                pa.Array.from_buffers(
+                    pa.string(),
+                    rows,
+                    [
+                        None,
+                        offsets_buffer.slice(k * (rows_max + 1) * 4, (rows + 1) * 4),
+                        data_buffer.slice(int(region[k]), int(used[k])),
+                    ],
+                )
+            )
         self.next_line = line
         batch = pa.RecordBatch.from_arrays(
             [*arrays, pa.Array.from_buffers(pa.int64(), rows, [None, lines_buffer.slice(0, rows * 8)])],
@@ -264,5 +303,12 @@ def _last_newline(buf: np.ndarray, fill: int) -> int:
     return int(nl[-1]) + 1 if nl.size else 0
 
 
-_NO_TABLES = (np.zeros(4, np.uint8), np.zeros(1, np.uint8), np.zeros(4, np.uint8), np.zeros(1, np.uint8),
-              np.zeros(4, np.uint8), np.zeros(1, np.uint8), False)
+_NO_TABLES = (
+    np.zeros(4, np.uint8),
+    np.zeros(1, np.uint8),
+    np.zeros(4, np.uint8),
+    np.zeros(1, np.uint8),
+    np.zeros(4, np.uint8),
+    np.zeros(1, np.uint8),
+    False,
+)

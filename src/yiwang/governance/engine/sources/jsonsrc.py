@@ -58,14 +58,20 @@ class JsonSource:
                 keys = list(obj)
                 if self.expected_columns is not None:
                     keys += [c for c in self.expected_columns if c not in obj]  # absent keys are nulls
-                columns = select_columns(keys, self.expected_columns, unknown=self.unknown_columns, file=file, line=line)
+                columns = select_columns(
+                    keys, self.expected_columns, unknown=self.unknown_columns, file=file, line=line
+                )
                 allowed = set(columns)
                 self.columns = columns
             extra = [k for k in obj if k not in allowed]
             if extra and self.unknown_columns != "ignore":
                 raise SourceError(
-                    UNKNOWN_COLUMNS, f"unknown keys: {', '.join(extra)}", file=file, line=line,
-                    column=extra[0], details={"columns": extra},
+                    UNKNOWN_COLUMNS,
+                    f"unknown keys: {', '.join(extra)}",
+                    file=file,
+                    line=line,
+                    column=extra[0],
+                    details={"columns": extra},
                 )
             rows.append([obj.get(c) for c in columns])
             lines.append(line)
@@ -73,6 +79,7 @@ class JsonSource:
                 yield rows_to_batch(columns, rows, lines)
                 rows, lines = [], []
         if rows:
+            assert columns is not None  # set by the first record
             yield rows_to_batch(columns, rows, lines)
 
     def _ndjson(self) -> Iterator[tuple[int, dict[str, Any]]]:

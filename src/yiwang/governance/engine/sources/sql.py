@@ -45,9 +45,12 @@ class SqlSource:
                     quoted = ".".join(engine.dialect.identifier_preparer.quote(p) for p in self.table.split("."))
                     stmt = sa.text(f"SELECT * FROM {quoted}")
                 else:
+                    assert self.query is not None  # __post_init__: exactly one of table and query
                     stmt = sa.text(self.query)
-                result = conn.execution_options(stream_results=True, yield_per=self.chunk_rows).execute(stmt, dict(self.params))
-                names = [str(k) for k in result.keys()]
+                result = conn.execution_options(stream_results=True, yield_per=self.chunk_rows).execute(
+                    stmt, dict(self.params)
+                )
+                names = [str(k) for k in result.keys()]  # noqa: SIM118 - a Result, not a dict: iterating it reads rows
                 keep = select_columns(names, self.expected_columns, unknown=self.unknown_columns, file=where, line=None)
                 self.columns = keep
                 index = [names.index(c) for c in keep]
@@ -60,8 +63,11 @@ class SqlSource:
         except SourceError:
             raise
         except sa.exc.SQLAlchemyError as exc:
-            raise SourceError(DATABASE_ERROR, f"database error: {exc.__class__.__name__}: {getattr(exc, 'orig', None) or exc}",
-                              file=where) from None
+            raise SourceError(
+                DATABASE_ERROR,
+                f"database error: {exc.__class__.__name__}: {getattr(exc, 'orig', None) or exc}",
+                file=where,
+            ) from None
         finally:
             if self.engine is None:
                 engine.dispose()

@@ -82,14 +82,18 @@ class XlsxSource:
         if self.sheet is None:
             if len(names) > 1:
                 raise SourceError(
-                    XLSX_SHEET_REQUIRED, f"the workbook has {len(names)} sheets; choose one of: {', '.join(names)}",
-                    file=file, details={"sheets": names},
+                    XLSX_SHEET_REQUIRED,
+                    f"the workbook has {len(names)} sheets; choose one of: {', '.join(names)}",
+                    file=file,
+                    details={"sheets": names},
                 )
             return wb[names[0]]
         if self.sheet not in names:
             raise SourceError(
-                XLSX_SHEET_NOT_FOUND, f"no sheet named {self.sheet!r}; sheets: {', '.join(names)}",
-                file=file, details={"sheets": names},
+                XLSX_SHEET_NOT_FOUND,
+                f"no sheet named {self.sheet!r}; sheets: {', '.join(names)}",
+                file=file,
+                details={"sheets": names},
             )
         return wb[self.sheet]
 
@@ -114,7 +118,10 @@ def _refuse_merged_cells(path: Path, part: str, file: str) -> None:
             if match:
                 col, row = match.group(1).decode(), int(match.group(2))
                 raise SourceError(
-                    XLSX_MERGED_CELLS, f"the sheet has merged cells starting at {col}{row}; unmerge them first",
-                    file=file, line=row, column=col,
+                    XLSX_MERGED_CELLS,
+                    f"the sheet has merged cells starting at {col}{row}; unmerge them first",
+                    file=file,
+                    line=row,
+                    column=col,
                 )
             tail = data[-200:]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from yiwang.governance.engine.bench import benchmark
+from yiwang.governance.bench.run import benchmark
 
 
 def test_small_benchmark(tmp_path):
@@ -16,7 +16,9 @@ def test_small_benchmark(tmp_path):
     assert result["end_to_end_rows_per_second"] > 0 and result["peak_rss_mb"] > 0
     assert result["speedup_vs_baseline"] > 1
     profile = result["stage_profile"]
-    assert profile["rows"] >= 3000 and {"read", "normalise", "validate", "mask", "write_raw"} <= set(profile["cpu_us_per_row"])
+    assert profile["rows"] >= 3000 and {"read", "normalise", "validate", "mask", "write_raw"} <= set(
+        profile["cpu_us_per_row"]
+    )
     assert result["zone_rows"]["raw"] == 8000 and result["kernels"]["warmup_seconds"] >= 0
     sizes = result["zone_file_mb"]
     assert set(sizes) == {"raw", "clean", "share", "quarantine"} and sizes["raw"] > sizes["share"] > 0
@@ -31,4 +33,4 @@ def test_small_benchmark(tmp_path):
 def test_bench_is_registered_with_the_cli():
     from yiwang.cli import BENCHES
 
-    assert BENCHES["governance"] == "yiwang.governance.engine.bench:cli_run"
+    assert BENCHES["governance"] == "yiwang.governance.bench.run:cli_run"

@@ -17,6 +17,7 @@ import json
 import threading
 import time
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 import structlog
@@ -58,13 +59,18 @@ def evaluate(clf: TextClassifier, *, heldout_per_category: int = 100) -> dict:
     elapsed = time.perf_counter() - started
     hw_texts, hw_truth = handwritten_set()
     hw_pred = np.array(clf.predict(hw_texts))
-    return {"heldout_accuracy": round(float(np.mean(predicted == truth)), 4), "heldout_texts": len(texts),
-            "handwritten_accuracy": round(float(np.mean(hw_pred == np.array(hw_truth))), 4),
-            "handwritten_texts": len(hw_texts), "texts_per_second": round(len(texts) / elapsed)}
+    return {
+        "heldout_accuracy": round(float(np.mean(predicted == truth)), 4),
+        "heldout_texts": len(texts),
+        "handwritten_accuracy": round(float(np.mean(hw_pred == np.array(hw_truth))), 4),
+        "handwritten_texts": len(hw_texts),
+        "texts_per_second": round(len(texts) / elapsed),
+    }
 
 
-def train_version(session: Session, home: Path, *, actor, origin: Origin | None = None,
-                  per_category: int = TRAIN_PER_CATEGORY) -> ModelVersion:
+def train_version(
+    session: Session, home: Path, *, actor, origin: Origin | None = None, per_category: int = TRAIN_PER_CATEGORY
+) -> ModelVersion:
     """Train on corpus + corrections, save, register and activate a new version."""
     reports = corpus.generate("train", per_category)
     texts, codes = [r.text for r in reports], [r.category_code for r in reports]
@@ -81,15 +87,33 @@ def train_version(session: Session, home: Path, *, actor, origin: Origin | None 
     clf = TextClassifier.train(texts, codes)
     seconds = round(time.perf_counter() - started, 2)
     version = f"{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S}-{fingerprint[:8]}"
-    metrics = {"version": version, "train_texts": len(texts), "corrections": len(corrections),
-               "train_seconds": seconds, "fingerprint": fingerprint, **evaluate(clf)}
+    metrics = {
+        "version": version,
+        "train_texts": len(texts),
+        "corrections": len(corrections),
+        "train_seconds": seconds,
+        "fingerprint": fingerprint,
+        **evaluate(clf),
+    }
     store.save(clf, models_dir(home) / version, version=version, fingerprint=fingerprint, metrics=metrics)
     session.execute(update(ModelVersion).values(active=False))
-    row = ModelVersion(version=version, fingerprint=fingerprint, corrections=len(corrections),
-                       metrics=json.dumps(metrics, ensure_ascii=False), active=True)
+    row = ModelVersion(
+        version=version,
+        fingerprint=fingerprint,
+        corrections=len(corrections),
+        metrics=json.dumps(metrics, ensure_ascii=False),
+        active=True,
+    )
     session.add(row)
-    audit.record(session, actor=actor, action="events.model.train", target_type="events_model", target_id=version,
-                 origin=origin, detail={k: v for k, v in metrics.items() if k != "fingerprint"})
+    audit.record(
+        session,
+        actor=actor,
+        action="events.model.train",
+        target_type="events_model",
+        target_id=version,
+        origin=origin,
+        detail={k: v for k, v in metrics.items() if k != "fingerprint"},
+    )
     db.commit(session)
     log.info("triage model trained", **{k: v for k, v in metrics.items() if k != "fingerprint"})
     return row
@@ -99,8 +123,14 @@ def versions(session: Session) -> list[ModelVersion]:
     return list(session.execute(select(ModelVersion).order_by(ModelVersion.created_at.desc())).scalars())
 
 
+class _Cache(TypedDict):
+    version: str | None
+    clf: TextClassifier | None  # set together with ``version``
+    checked: float
+
+
 _lock = threading.Lock()
-_cache: dict[str, object] = {"version": None, "clf": None, "checked": 0.0}
+_cache: _Cache = {"version": None, "clf": None, "checked": 0.0}
 
 
 def active_classifier(session: Session, home: Path) -> TextClassifier:
@@ -121,8 +151,10 @@ def active_classifier(session: Session, home: Path) -> TextClassifier:
             _cache["version"] = row.version
             heap.freeze()  # a serving process keeps the model for long: out of the collector's full passes
         _cache["checked"] = now
-        return _cache["clf"]
+        clf = _cache["clf"]
+        assert clf is not None  # loaded above, at the latest
+        return clf
 
 
 def forget_cache() -> None:
-    _cache.update(version=None, clf=None, checked=0.0)
+    _cache.update({"version": None, "clf": None, "checked": 0.0})

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,29 +20,93 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from .idcodes import resident_id_check_digits
-from .refdata import current_county_codes, ethnic_groups, kunshan_divisions, region_names
-from .rules import ResourceRules
-from .unique import _Table
+from yiwang.governance.engine.idcodes import resident_id_check_digits
+from yiwang.governance.engine.refdata import current_county_codes, ethnic_groups, kunshan_divisions, region_names
+from yiwang.governance.engine.rules import ResourceRules
+from yiwang.governance.engine.unique import _Table
 
 COLUMNS = ["姓名", "公民身份号码", "性别", "出生日期", "民族", "联系电话", "户籍地址", "现住址", "所属社区代码"]
 BAD_KINDS = (
-    "bad_check_digit", "impossible_birth_date", "gender_mismatch", "birthdate_mismatch",
-    "bad_phone", "missing_name", "duplicate_id", "unknown_community",
+    "bad_check_digit",
+    "impossible_birth_date",
+    "gender_mismatch",
+    "birthdate_mismatch",
+    "bad_phone",
+    "missing_name",
+    "duplicate_id",
+    "unknown_community",
 )
 EXPECTED_RULE = {
-    "bad_check_digit": "resident_id", "impossible_birth_date": "resident_id", "gender_mismatch": "id_gender_match",
-    "birthdate_mismatch": "id_birthdate_match", "bad_phone": "phone", "missing_name": "required",
-    "duplicate_id": "unique", "unknown_community": "division_code",
+    "bad_check_digit": "resident_id",
+    "impossible_birth_date": "resident_id",
+    "gender_mismatch": "id_gender_match",
+    "birthdate_mismatch": "id_birthdate_match",
+    "bad_phone": "phone",
+    "missing_name": "required",
+    "duplicate_id": "unique",
+    "unknown_community": "division_code",
 }
 KUNSHAN = 320583
 # Codes carried by IDs first issued in Kunshan before 1995 (see data/README.md).
 KUNSHAN_HISTORICAL = (322726, 320523, 329012)
-_MOBILE_PREFIXES = np.array([130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 150, 151, 152, 153, 155, 156, 157,
-                             158, 159, 166, 173, 175, 176, 177, 178, 180, 181, 182, 183, 184, 185, 186, 187, 188,
-                             189, 191, 198, 199])
-_MINORITY_WEIGHTS = {"回族": 5, "满族": 5, "壮族": 6, "苗族": 5, "土家族": 4, "蒙古族": 3, "维吾尔族": 2, "彝族": 4,
-                     "布依族": 2, "侗族": 2, "瑶族": 1, "朝鲜族": 1, "白族": 1, "畲族": 1}
+_MOBILE_PREFIXES = np.array(
+    [
+        130,
+        131,
+        132,
+        133,
+        134,
+        135,
+        136,
+        137,
+        138,
+        139,
+        150,
+        151,
+        152,
+        153,
+        155,
+        156,
+        157,
+        158,
+        159,
+        166,
+        173,
+        175,
+        176,
+        177,
+        178,
+        180,
+        181,
+        182,
+        183,
+        184,
+        185,
+        186,
+        187,
+        188,
+        189,
+        191,
+        198,
+        199,
+    ]
+)
+_MINORITY_WEIGHTS = {
+    "回族": 5,
+    "满族": 5,
+    "壮族": 6,
+    "苗族": 5,
+    "土家族": 4,
+    "蒙古族": 3,
+    "维吾尔族": 2,
+    "彝族": 4,
+    "布依族": 2,
+    "侗族": 2,
+    "瑶族": 1,
+    "朝鲜族": 1,
+    "白族": 1,
+    "畲族": 1,
+}
 _FULLWIDTH_DIGITS = [chr(0xFF10 + d) for d in range(10)]
 
 
@@ -61,35 +126,61 @@ class SynthManifest:
 
 def population_rules(*, communities: list[str] | None = None, version: str = "1") -> ResourceRules:
     """The governance rules of the population resource this generator writes."""
-    allowed = communities if communities is not None else [r["code"] for r in kunshan_divisions() if r["level"] == "village"]
-    return ResourceRules.model_validate({
-        "resource": "人口基础信息",
-        "version": version,
-        "update_cycle": "monthly",
-        "columns": [
-            {"name": "姓名", "kind": "person_name", "required": True, "mask": {"method": "surname"}},
-            {"name": "公民身份号码", "kind": "resident_id", "required": True,
-             "mask": {"method": "keep_ends", "first": 6, "last": 4},
-             "extra_masks": {"公民身份号码_假名": {"method": "pseudonym", "key_id": "population", "length": 32}}},
-            {"name": "性别", "kind": "gender", "required": True, "mask": {"method": "keep"}},
-            {"name": "出生日期", "kind": "date", "dtype": "date", "required": True,
-             "mask": {"method": "generalise_date", "to": "year"},
-             "extra_masks": {"年龄段": {"method": "age_band", "width": 10}}},
-            {"name": "民族", "kind": "ethnic_group", "required": True, "mask": {"method": "keep"}},
-            {"name": "联系电话", "kind": "phone", "required": True, "mask": {"method": "keep_ends", "first": 3, "last": 4}},
-            {"name": "户籍地址", "kind": "address", "mask": {"method": "truncate_address", "level": "community",
-                                                               "fallback": "keep_county"}},
-            {"name": "现住址", "kind": "address", "mask": {"method": "truncate_address", "level": "community"}},
-            {"name": "所属社区代码", "kind": "division_code", "required": True, "allowed_codes": allowed,
-             "mask": {"method": "keep"}},
-        ],
-        "unique_keys": [["公民身份号码"]],
-        "cross_field": [
-            {"rule": "id_birthdate_match", "columns": ["公民身份号码", "出生日期"]},
-            {"rule": "id_gender_match", "columns": ["公民身份号码", "性别"]},
-        ],
-        "quasi_identifiers": ["性别", "出生日期", "所属社区代码"],
-    })
+    allowed = (
+        communities if communities is not None else [r["code"] for r in kunshan_divisions() if r["level"] == "village"]
+    )
+    return ResourceRules.model_validate(
+        {
+            "resource": "人口基础信息",
+            "version": version,
+            "update_cycle": "monthly",
+            "columns": [
+                {"name": "姓名", "kind": "person_name", "required": True, "mask": {"method": "surname"}},
+                {
+                    "name": "公民身份号码",
+                    "kind": "resident_id",
+                    "required": True,
+                    "mask": {"method": "keep_ends", "first": 6, "last": 4},
+                    "extra_masks": {"公民身份号码_假名": {"method": "pseudonym", "key_id": "population", "length": 32}},
+                },
+                {"name": "性别", "kind": "gender", "required": True, "mask": {"method": "keep"}},
+                {
+                    "name": "出生日期",
+                    "kind": "date",
+                    "dtype": "date",
+                    "required": True,
+                    "mask": {"method": "generalise_date", "to": "year"},
+                    "extra_masks": {"年龄段": {"method": "age_band", "width": 10}},
+                },
+                {"name": "民族", "kind": "ethnic_group", "required": True, "mask": {"method": "keep"}},
+                {
+                    "name": "联系电话",
+                    "kind": "phone",
+                    "required": True,
+                    "mask": {"method": "keep_ends", "first": 3, "last": 4},
+                },
+                {
+                    "name": "户籍地址",
+                    "kind": "address",
+                    "mask": {"method": "truncate_address", "level": "community", "fallback": "keep_county"},
+                },
+                {"name": "现住址", "kind": "address", "mask": {"method": "truncate_address", "level": "community"}},
+                {
+                    "name": "所属社区代码",
+                    "kind": "division_code",
+                    "required": True,
+                    "allowed_codes": allowed,
+                    "mask": {"method": "keep"},
+                },
+            ],
+            "unique_keys": [["公民身份号码"]],
+            "cross_field": [
+                {"rule": "id_birthdate_match", "columns": ["公民身份号码", "出生日期"]},
+                {"rule": "id_gender_match", "columns": ["公民身份号码", "性别"]},
+            ],
+            "quasi_identifiers": ["性别", "出生日期", "所属社区代码"],
+        }
+    )
 
 
 class _Pools:
@@ -115,17 +206,22 @@ class _Pools:
         towns = {r["code"]: r["name"] for r in kunshan_divisions() if r["level"] == "town"}
         self.community_codes = pl.Series([r["code"] for r in villages])
         self.community_is_village = np.array([r["name"].endswith("村委会") for r in villages])
-        self.community_prefix = pl.Series([
-            "江苏省苏州市昆山市" + towns.get(r["parent_code"], "") + r["name"].removesuffix("居委会").removesuffix("委会")
-            for r in villages
-        ])
+        self.community_prefix = pl.Series(
+            [
+                "江苏省苏州市昆山市"
+                + towns.get(r["parent_code"], "")
+                + r["name"].removesuffix("居委会").removesuffix("委会")
+                for r in villages
+            ]
+        )
         names = region_names()
-        counties = [c for c in current_county_codes() if c[:2] not in ("71", "81", "82") and int(c[4:]) < 70
-                    and not c.startswith("3205")]
+        counties = [
+            c
+            for c in current_county_codes()
+            if c[:2] not in ("71", "81", "82") and int(c[4:]) < 70 and not c.startswith("3205")
+        ]
         self.counties = np.array([int(c) for c in counties])
-        self.county_prefix = pl.Series([
-            _county_address(c, names) for c in counties
-        ])
+        self.county_prefix = pl.Series([_county_address(c, names) for c in counties])
         nations = ethnic_groups()[:56]
         weights = np.array([_MINORITY_WEIGHTS.get(n, 0.3) for n in nations], float)
         weights[0] = 0
@@ -143,9 +239,17 @@ def _county_address(code: str, names: dict[str, str]) -> str:
     return province + city + names.get(code, "")
 
 
-def write_population_csv(path: str | Path, rows: int, *, seed: int = 20240601, bad_fraction: float = 0.01,
-                         mixed_fraction: float = 0.02, encoding: str = "gb18030", chunk_rows: int = 500_000,
-                         today: dt.date | None = None) -> SynthManifest:
+def write_population_csv(
+    path: str | Path,
+    rows: int,
+    *,
+    seed: int = 20240601,
+    bad_fraction: float = 0.01,
+    mixed_fraction: float = 0.02,
+    encoding: str = "gb18030",
+    chunk_rows: int = 500_000,
+    today: dt.date | None = None,
+) -> SynthManifest:
     """Write ``rows`` people to ``path`` and return which lines were made bad on purpose."""
     started = time.perf_counter()
     path = Path(path)
@@ -169,15 +273,26 @@ def write_population_csv(path: str | Path, rows: int, *, seed: int = 20240601, b
                 kinds[kind] += 1
             if pending is not None:
                 fh.write(pending.result())
-            pending = writer.submit(lambda f=frame: encode(f.write_csv(include_header=False, quote_style="necessary").encode()))
+            pending = writer.submit(_csv_bytes, frame, encode)
         if pending is not None:
             fh.write(pending.result())
-    return SynthManifest(path=path, rows=rows, bad=bad, mixed=mixed, seconds=time.perf_counter() - started,
-                         encoding=encoding, kinds=kinds)
+    return SynthManifest(
+        path=path,
+        rows=rows,
+        bad=bad,
+        mixed=mixed,
+        seconds=time.perf_counter() - started,
+        encoding=encoding,
+        kinds=kinds,
+    )
 
 
-def _encoder(encoding: str):
-    from .sources import libiconv
+def _csv_bytes(frame: pl.DataFrame, encode: Callable[[bytes], bytes]) -> bytes:
+    return encode(frame.write_csv(include_header=False, quote_style="necessary").encode())
+
+
+def _encoder(encoding: str) -> Callable[[bytes], bytes]:
+    from yiwang.governance.engine.sources import libiconv
 
     if encoding.lower() in ("utf-8", "utf8"):
         return lambda data: data
@@ -186,8 +301,16 @@ def _encoder(encoding: str):
     return lambda data: data.decode("utf-8").encode(encoding)
 
 
-def _chunk(rng: np.random.Generator, pools: _Pools, n: int, start: int, ids_seen: _Table, today: dt.date,
-           bad_fraction: float, mixed_fraction: float) -> tuple[pl.DataFrame, dict[int, str], int]:
+def _chunk(
+    rng: np.random.Generator,
+    pools: _Pools,
+    n: int,
+    start: int,
+    ids_seen: _Table,
+    today: dt.date,
+    bad_fraction: float,
+    mixed_fraction: float,
+) -> tuple[pl.DataFrame, dict[int, str], int]:
     today_days = (today - dt.date(1970, 1, 1)).days
     male = rng.random(n) < 0.5
     age_years = rng.gamma(4.0, 10.0, n)
@@ -200,8 +323,12 @@ def _chunk(rng: np.random.Generator, pools: _Pools, n: int, start: int, ids_seen
     old = year < 1980
     historical = np.array(KUNSHAN_HISTORICAL)[rng.integers(0, 3, n)]
     region = np.where(local, np.where(old & (rng.random(n) < 0.4), historical, KUNSHAN), region)
-    ymd = (year * 10000 + (birth_dates.astype("datetime64[M]").astype(np.int64) % 12 + 1) * 100
-           + (birth_dates - birth_dates.astype("datetime64[M]")).astype(np.int64) + 1)
+    ymd = (
+        year * 10000
+        + (birth_dates.astype("datetime64[M]").astype(np.int64) % 12 + 1) * 100
+        + (birth_dates - birth_dates.astype("datetime64[M]")).astype(np.int64)
+        + 1
+    )
     seq = _unique_sequences(rng, region, ymd, male, ids_seen)
     first17 = region.astype(np.int64) * 10**11 + ymd * 1000 + seq
     check = _check_chars(region, ymd, seq)
@@ -224,38 +351,72 @@ def _chunk(rng: np.random.Generator, pools: _Pools, n: int, start: int, ids_seen
     county_idx = np.searchsorted(pools.counties, region)
     is_village = pools.community_is_village[community]
 
-    df = pl.DataFrame({
-        "male": male, "two": two_char, "mobile": mobile, "local": local, "same": same_hukou, "village": is_village,
-        "first17": first17, "check": check.view("S1").astype(str), "ymd": ymd,
-        "prefix": _mobile_prefix(rng, n), "body": phone_body, "land": landline_body,
-        "house": house, "group": group,
-    }).with_columns(
-        surname=surname, mg=male_given, fg=female_given, g2=second, street=street, nation=nation,
-        community=pools.community_prefix.gather(community), code=pools.community_codes.gather(community),
+    df = pl.DataFrame(
+        {
+            "male": male,
+            "two": two_char,
+            "mobile": mobile,
+            "local": local,
+            "same": same_hukou,
+            "village": is_village,
+            "first17": first17,
+            "check": check.view("S1").astype(str),
+            "ymd": ymd,
+            "prefix": _mobile_prefix(rng, n),
+            "body": phone_body,
+            "land": landline_body,
+            "house": house,
+            "group": group,
+        }
+    ).with_columns(
+        surname=surname,
+        mg=male_given,
+        fg=female_given,
+        g2=second,
+        street=street,
+        nation=nation,
+        community=pools.community_prefix.gather(community),
+        code=pools.community_codes.gather(community),
         hukou_local=pools.community_prefix.gather(other_community),
         hukou_other=pools.county_prefix.gather(np.minimum(county_idx, len(pools.county_prefix) - 1)),
     )
     s = pl.col
-    address_tail = pl.when(s("village")).then(pl.format("{}组{}号", s("group"), s("house"))).otherwise(
-        pl.format("{}{}号", s("street"), s("house")))
+    address_tail = (
+        pl.when(s("village"))
+        .then(pl.format("{}组{}号", s("group"), s("house")))
+        .otherwise(pl.format("{}{}号", s("street"), s("house")))
+    )
     out = df.select(
-        pl.concat_str(s("surname"), pl.when(s("male")).then(s("mg")).otherwise(s("fg")),
-                      pl.when(s("two")).then(s("g2")).otherwise(pl.lit(""))).alias("姓名"),
+        pl.concat_str(
+            s("surname"),
+            pl.when(s("male")).then(s("mg")).otherwise(s("fg")),
+            pl.when(s("two")).then(s("g2")).otherwise(pl.lit("")),
+        ).alias("姓名"),
         pl.concat_str(s("first17").cast(pl.String).str.zfill(17), s("check")).alias("公民身份号码"),
         pl.when(s("male")).then(pl.lit("男")).otherwise(pl.lit("女")).alias("性别"),
-        pl.concat_str(s("ymd") // 10000, pl.lit("-"), (s("ymd") // 100 % 100).cast(pl.String).str.zfill(2), pl.lit("-"),
-                      (s("ymd") % 100).cast(pl.String).str.zfill(2)).alias("出生日期"),
+        pl.concat_str(
+            s("ymd") // 10000,
+            pl.lit("-"),
+            (s("ymd") // 100 % 100).cast(pl.String).str.zfill(2),
+            pl.lit("-"),
+            (s("ymd") % 100).cast(pl.String).str.zfill(2),
+        ).alias("出生日期"),
         s("nation").alias("民族"),
-        pl.when(s("mobile")).then(pl.concat_str(s("prefix").cast(pl.String), s("body").cast(pl.String).str.zfill(8)))
-        .otherwise(pl.concat_str(pl.lit("0512-5"), s("land").cast(pl.String).str.zfill(7))).alias("联系电话"),
-        pl.when(~s("local")).then(pl.concat_str(s("hukou_other"), s("street"), pl.format("{}号", s("house"))))
-        .when(s("same")).then(pl.concat_str(s("community"), address_tail))
-        .otherwise(pl.concat_str(s("hukou_local"), pl.format("{}号", s("house")))).alias("户籍地址"),
+        pl.when(s("mobile"))
+        .then(pl.concat_str(s("prefix").cast(pl.String), s("body").cast(pl.String).str.zfill(8)))
+        .otherwise(pl.concat_str(pl.lit("0512-5"), s("land").cast(pl.String).str.zfill(7)))
+        .alias("联系电话"),
+        pl.when(~s("local"))
+        .then(pl.concat_str(s("hukou_other"), s("street"), pl.format("{}号", s("house"))))
+        .when(s("same"))
+        .then(pl.concat_str(s("community"), address_tail))
+        .otherwise(pl.concat_str(s("hukou_local"), pl.format("{}号", s("house"))))
+        .alias("户籍地址"),
         pl.concat_str(s("community"), address_tail).alias("现住址"),
         s("code").alias("所属社区代码"),
     )
     out, bad = _inject_bad(rng, out, start, bad_fraction, first17)
-    out, mixed = _inject_mixed(rng, out, set(bad) , start, mixed_fraction)
+    out, mixed = _inject_mixed(rng, out, set(bad), start, mixed_fraction)
     return out, bad, mixed
 
 
@@ -281,15 +442,20 @@ def _digits(values: np.ndarray, width: int) -> np.ndarray:
     return (values[:, None] // powers[None, :]) % 10
 
 
-def _unique_sequences(rng: np.random.Generator, region: np.ndarray, ymd: np.ndarray, male: np.ndarray,
-                      seen: _Table) -> np.ndarray:
+def _unique_sequences(
+    rng: np.random.Generator, region: np.ndarray, ymd: np.ndarray, male: np.ndarray, seen: _Table
+) -> np.ndarray:
     """3-digit sequence numbers (odd for men) that make every ID unique across the whole file."""
     n = len(region)
     seq = rng.integers(0, 500, n) * 2 + male
     todo = np.arange(n)
     for _ in range(200):
-        key = (region[todo].astype(np.uint64) * np.uint64(10**11) + ymd[todo].astype(np.uint64) * np.uint64(1000)
-               + seq[todo].astype(np.uint64) + np.uint64(1))
+        key = (
+            region[todo].astype(np.uint64) * np.uint64(10**11)
+            + ymd[todo].astype(np.uint64) * np.uint64(1000)
+            + seq[todo].astype(np.uint64)
+            + np.uint64(1)
+        )
         clash = ~pl.Series(key).is_first_distinct().to_numpy()
         clash |= seen.lookup(key) >= 0
         ok = ~clash
@@ -302,8 +468,9 @@ def _unique_sequences(rng: np.random.Generator, region: np.ndarray, ymd: np.ndar
     raise RuntimeError("could not find unique ID sequence numbers (too many people per birth day)")
 
 
-def _inject_bad(rng: np.random.Generator, out: pl.DataFrame, start: int, fraction: float,
-                first17: np.ndarray) -> tuple[pl.DataFrame, dict[int, str]]:
+def _inject_bad(
+    rng: np.random.Generator, out: pl.DataFrame, start: int, fraction: float, first17: np.ndarray
+) -> tuple[pl.DataFrame, dict[int, str]]:
     """Give ~``fraction`` of the rows exactly one defect each (only those rows are touched)."""
     n = out.height
     if fraction <= 0 or n < 50:
@@ -340,8 +507,13 @@ def _inject_bad(rng: np.random.Generator, out: pl.DataFrame, start: int, fractio
             put("出生日期", r, shifted.dt.strftime("%Y-%m-%d"))
         elif kind == "bad_phone":
             phone = columns["联系电话"].gather(r)
-            put("联系电话", r, pl.select(pl.when(phone.str.starts_with("1")).then("12" + phone.str.slice(2))
-                                       .otherwise(phone.str.slice(0, 7))).to_series())
+            put(
+                "联系电话",
+                r,
+                pl.select(
+                    pl.when(phone.str.starts_with("1")).then("12" + phone.str.slice(2)).otherwise(phone.str.slice(0, 7))
+                ).to_series(),
+            )
         elif kind == "missing_name":
             put("姓名", r, [""] * r.size)
         elif kind == "duplicate_id":
@@ -350,12 +522,17 @@ def _inject_bad(rng: np.random.Generator, out: pl.DataFrame, start: int, fractio
             for c in ("公民身份号码", "性别", "出生日期"):
                 put(c, r, columns[c].gather(source))
         elif kind == "unknown_community":
-            put("所属社区代码", r, np.array(["320583100999", "320583999001", "320584100001"])[rng.integers(0, 3, r.size)])
+            put(
+                "所属社区代码",
+                r,
+                np.array(["320583100999", "320583999001", "320584100001"])[rng.integers(0, 3, r.size)],
+            )
     return pl.DataFrame(list(columns.values())), {int(start + i + 2): str(k) for i, k in zip(rows, kinds)}
 
 
-def _inject_mixed(rng: np.random.Generator, out: pl.DataFrame, bad_lines: set[int], start: int,
-                  fraction: float) -> tuple[pl.DataFrame, int]:
+def _inject_mixed(
+    rng: np.random.Generator, out: pl.DataFrame, bad_lines: set[int], start: int, fraction: float
+) -> tuple[pl.DataFrame, int]:
     """Variant spellings of valid values, which normalisation must turn back into the canonical form."""
     n = out.height
     if fraction <= 0:
@@ -370,21 +547,40 @@ def _inject_mixed(rng: np.random.Generator, out: pl.DataFrame, bad_lines: set[in
     full_id = s("公民身份号码").str.replace_many([str(d) for d in range(10)], _FULLWIDTH_DIGITS)
     date = s("出生日期").str.strptime(pl.Date, "%Y-%m-%d")
     phone = s("联系电话")
-    out = out.with_columns(v).with_columns(
-        pl.when(s("v") == 0).then(full_id)
-        .when(s("v") == 1).then(s("公民身份号码").str.to_lowercase())
-        .otherwise(s("公民身份号码")).alias("公民身份号码"),
-        pl.when(s("v") == 2).then(pl.format("{}/{}/{}", date.dt.year(), date.dt.month(), date.dt.day()))
-        .when(s("v") == 3).then(pl.format("{}年{}月{}日", date.dt.year(), date.dt.month(), date.dt.day()))
-        .when(s("v") == 4).then(date.dt.strftime("%Y%m%d"))
-        .otherwise(s("出生日期")).alias("出生日期"),
-        pl.when((s("v") == 5) & phone.str.starts_with("1")).then(
-            pl.format("+86 {}-{}-{}", phone.str.slice(0, 3), phone.str.slice(3, 4), phone.str.slice(7, 4)))
-        .when((s("v") == 6) & phone.str.starts_with("1")).then(pl.concat_str(pl.lit("0086 "), phone))
-        .otherwise(phone).alias("联系电话"),
-        pl.when(s("v") == 5).then(pl.when(s("性别") == "男").then(pl.lit("M")).otherwise(pl.lit("F")))
-        .when(s("v") == 6).then(pl.when(s("性别") == "男").then(pl.lit("1")).otherwise(pl.lit("2")))
-        .otherwise(s("性别")).alias("性别"),
-        pl.when(s("v") == 4).then(pl.concat_str(pl.lit(" "), s("姓名"), pl.lit("\u3000"))).otherwise(s("姓名")).alias("姓名"),
-    ).drop("v")
+    out = (
+        out.with_columns(v)
+        .with_columns(
+            pl.when(s("v") == 0)
+            .then(full_id)
+            .when(s("v") == 1)
+            .then(s("公民身份号码").str.to_lowercase())
+            .otherwise(s("公民身份号码"))
+            .alias("公民身份号码"),
+            pl.when(s("v") == 2)
+            .then(pl.format("{}/{}/{}", date.dt.year(), date.dt.month(), date.dt.day()))
+            .when(s("v") == 3)
+            .then(pl.format("{}年{}月{}日", date.dt.year(), date.dt.month(), date.dt.day()))
+            .when(s("v") == 4)
+            .then(date.dt.strftime("%Y%m%d"))
+            .otherwise(s("出生日期"))
+            .alias("出生日期"),
+            pl.when((s("v") == 5) & phone.str.starts_with("1"))
+            .then(pl.format("+86 {}-{}-{}", phone.str.slice(0, 3), phone.str.slice(3, 4), phone.str.slice(7, 4)))
+            .when((s("v") == 6) & phone.str.starts_with("1"))
+            .then(pl.concat_str(pl.lit("0086 "), phone))
+            .otherwise(phone)
+            .alias("联系电话"),
+            pl.when(s("v") == 5)
+            .then(pl.when(s("性别") == "男").then(pl.lit("M")).otherwise(pl.lit("F")))
+            .when(s("v") == 6)
+            .then(pl.when(s("性别") == "男").then(pl.lit("1")).otherwise(pl.lit("2")))
+            .otherwise(s("性别"))
+            .alias("性别"),
+            pl.when(s("v") == 4)
+            .then(pl.concat_str(pl.lit(" "), s("姓名"), pl.lit("\u3000")))
+            .otherwise(s("姓名"))
+            .alias("姓名"),
+        )
+        .drop("v")
+    )
     return out, int(rows.size)

@@ -48,9 +48,17 @@ def cli_run(rows: int | None = None) -> dict[str, Any]:
     return benchmark(rows or DEFAULT_ROWS)
 
 
-def benchmark(rows: int = DEFAULT_ROWS, *, workdir: str | Path | None = None, baseline_rows: int = 100_000,
-              isolate: bool = True, keep_files: bool = False, sink: str = "lake",
-              parquet: dict[str, Any] | None = None, profile_rows: int = 500_000) -> dict[str, Any]:
+def benchmark(
+    rows: int = DEFAULT_ROWS,
+    *,
+    workdir: str | Path | None = None,
+    baseline_rows: int = 100_000,
+    isolate: bool = True,
+    keep_files: bool = False,
+    sink: str = "lake",
+    parquet: dict[str, Any] | None = None,
+    profile_rows: int = 500_000,
+) -> dict[str, Any]:
     """Generate ``rows`` people, govern them end to end into the lake, compare with a row-loop baseline.
 
     With ``isolate`` the generator and the load each run in a fresh child process, so the load's
@@ -71,8 +79,10 @@ def benchmark(rows: int = DEFAULT_ROWS, *, workdir: str | Path | None = None, ba
                 result = pool.apply(_measure, (generated, str(work), baseline_rows, sink, parquet, profile_rows))
         else:
             result = _measure(_generate(rows, str(work)), str(work), baseline_rows, sink, parquet, profile_rows)
-        result["load_average"] = {"start": [round(x, 2) for x in load_start],
-                                  "end": [round(x, 2) for x in os.getloadavg()]}
+        result["load_average"] = {
+            "start": [round(x, 2) for x in load_start],
+            "end": [round(x, 2) for x in os.getloadavg()],
+        }
         return result
     finally:
         if own_dir and not keep_files:
@@ -91,7 +101,8 @@ class _RssSampler(threading.Thread):
 
     def __init__(self, interval: float = 0.1) -> None:
         super().__init__(name="rss-sampler", daemon=True)
-        self.interval, self.samples = interval, []
+        self.interval = interval
+        self.samples: list[float] = []
         self._halt = threading.Event()
 
     def run(self) -> None:
@@ -115,12 +126,16 @@ def _rss_mb() -> float:
         return _peak_rss_mb()
 
 
-def _sinks(kind: str, work_dir: Path, parquet: dict[str, Any] | None = None,
-           zones: tuple[str, ...] = ("raw", "clean", "share", "quarantine")):
+def _sinks(
+    kind: str,
+    work_dir: Path,
+    parquet: dict[str, Any] | None = None,
+    zones: tuple[str, ...] = ("raw", "clean", "share", "quarantine"),
+):
     """A fresh lake in ``work_dir`` and a ``LakeLoad``'s sinks into it for ``zones``, encoded as a
     load encodes them (``parquet`` overrides every zone); or plain Parquet files."""
     if kind == "parquet":
-        from .sinks import parquet_sinks
+        from yiwang.governance.engine.sinks import parquet_sinks
 
         return None, parquet_sinks(work_dir / "zones"), None
     from yiwang.core.lake import Lake
@@ -130,20 +145,33 @@ def _sinks(kind: str, work_dir: Path, parquet: dict[str, Any] | None = None,
     options = ParquetOptions(**parquet) if parquet else None
     work_dir.mkdir(parents=True, exist_ok=True)
     lake = Lake(f"sqlite:///{work_dir / 'catalog.db'}", str(work_dir / "lake"), parquet=options)
-    load = LakeLoad(lake, "population", zones=zones, **({"parquet": options} if options else {}))
+    if options:
+        load = LakeLoad(lake, "population", zones=zones, parquet=options)
+    else:
+        load = LakeLoad(lake, "population", zones=zones)
     return lake, load.sinks(), load
 
 
 def _zone_sizes(lake_dir: Path) -> dict[str, int]:
     """Bytes of Parquet data files per zone folder."""
-    return {zone: sum(f.stat().st_size for f in (lake_dir / zone).rglob("*.parquet"))
-            for zone in ("raw", "clean", "share", "quarantine") if (lake_dir / zone).exists()}
+    return {
+        zone: sum(f.stat().st_size for f in (lake_dir / zone).rglob("*.parquet"))
+        for zone in ("raw", "clean", "share", "quarantine")
+        if (lake_dir / zone).exists()
+    }
 
 
-def _measure(generated: dict[str, Any], work: str, baseline_rows: int, sink: str = "lake",
-             parquet: dict[str, Any] | None = None, profile_rows: int = 500_000) -> dict[str, Any]:
-    from . import kernels
-    from .pipeline import run
+def _measure(
+    generated: dict[str, Any],
+    work: str,
+    baseline_rows: int,
+    sink: str = "lake",
+    parquet: dict[str, Any] | None = None,
+    profile_rows: int = 500_000,
+) -> dict[str, Any]:
+    from yiwang.governance.engine import kernels
+    from yiwang.governance.engine.pipeline import run
+
     from .synth import EXPECTED_RULE, population_rules
 
     manifest = generated["manifest"]
@@ -170,7 +198,9 @@ def _measure(generated: dict[str, Any], work: str, baseline_rows: int, sink: str
         import pyarrow.parquet as pq
 
         quarantine = pq.read_table(work_dir / "zones" / "quarantine.parquet", columns=["_line", "_failures"])
-        sizes = {z: (work_dir / "zones" / f"{z}.parquet").stat().st_size for z in ("raw", "clean", "share", "quarantine")}
+        sizes = {
+            z: (work_dir / "zones" / f"{z}.parquet").stat().st_size for z in ("raw", "clean", "share", "quarantine")
+        }
         tables = {z: pq.read_metadata(work_dir / "zones" / f"{z}.parquet").num_rows for z in ("raw", "clean", "share")}
     quarantine_check = _check_quarantine(quarantine, manifest, EXPECTED_RULE)
     cpu_stages = {k: round(v / rows * 1e6, 3) for k, v in summary.cpu_seconds.items()}
@@ -180,9 +210,13 @@ def _measure(generated: dict[str, Any], work: str, baseline_rows: int, sink: str
         "encoding": "gb18030",
         "cores": os.cpu_count(),
         "sink": "lake (LakeLoad: raw, clean, share, quarantine Iceberg tables, one atomic commit)"
-        if sink == "lake" else "parquet files",
-        "lake_parquet_options": parquet or ("LakeLoad's: raw, clean, share uncompressed (dictionary on repetitive "
-                                            "columns); quarantine the lake defaults (zstd-1)"),
+        if sink == "lake"
+        else "parquet files",
+        "lake_parquet_options": parquet
+        or (
+            "LakeLoad's: raw, clean, share uncompressed (dictionary on repetitive "
+            "columns); quarantine the lake defaults (zstd-1)"
+        ),
         "generator_seconds": round(manifest.seconds, 3),
         "generator_rows_per_second": round(rows / manifest.seconds),
         "generator_peak_rss_mb": round(generated["peak_rss_mb"]),
@@ -213,14 +247,17 @@ def _measure(generated: dict[str, Any], work: str, baseline_rows: int, sink: str
         floor = out["io_floor"] = io_floor(source, work_dir / "floor", parquet=parquet)
         out["end_to_end_vs_io_floor"] = round(summary.rows_per_second / floor["rows_per_second"], 3)
     if profile_rows:
-        out["stage_profile"] = stage_profile(source, work_dir / "profile", rows=min(profile_rows, rows), today=today,
-                                             parquet=parquet)
+        out["stage_profile"] = stage_profile(
+            source, work_dir / "profile", rows=min(profile_rows, rows), today=today, parquet=parquet
+        )
     if baseline_rows:
         out["baseline"] = baseline(source, baseline_rows, today=today)
         sample_rate = out["baseline"]["rows_per_second"]
         out["speedup_vs_baseline"] = round(summary.rows_per_second / sample_rate, 1) if sample_rate else None
-        out["speedup_note"] = ("engine end to end (decode, govern, write four lake tables) vs the baseline's "
-                               "validation and masking alone, in memory, on the first rows of the same file")
+        out["speedup_note"] = (
+            "engine end to end (decode, govern, write four lake tables) vs the baseline's "
+            "validation and masking alone, in memory, on the first rows of the same file"
+        )
     return out
 
 
@@ -234,9 +271,11 @@ def _flush_page_cache() -> None:
 def warm_up() -> dict[str, Any]:
     """Load the compiled kernels — compiling them, on a machine that has no cache yet — before
     the timed load; returns the seconds that took and numba's cache hits and misses."""
-    from . import kernels
+    from yiwang.governance.engine import kernels
 
-    seconds = kernels.warm_up()
+    from .warmup import warm_up as load_kernels
+
+    seconds = load_kernels()
     stats = kernels.cache_stats()
     return {"warmup_seconds": round(seconds, 3), "compiled_now": stats["cache_misses"] > 0, **stats}
 
@@ -246,7 +285,8 @@ def io_floor(source: Path, work_dir: Path, *, parquet: dict[str, Any] | None = N
     tables of a fresh lake (``LakeLoad``, the same Parquet options as the load), no governance:
     the reader, the lake's writer threads and one commit, as in the load. What a governed load
     cannot beat here, whatever its kernels cost."""
-    from .sources import open_source
+    from yiwang.governance.engine.sources import open_source
+
     from .synth import population_rules
 
     rules = population_rules()
@@ -271,13 +311,23 @@ def io_floor(source: Path, work_dir: Path, *, parquet: dict[str, Any] | None = N
     finally:
         lake.close()
         shutil.rmtree(work_dir, ignore_errors=True)
-    return {"rows": rows, "zone_rows": written, "seconds": round(seconds, 3),
-            "rows_per_second": round(rows / seconds) if seconds else None,
-            "cpu_us_per_row": round(cpu / rows * 1e6, 3) if rows else None}
+    return {
+        "rows": rows,
+        "zone_rows": written,
+        "seconds": round(seconds, 3),
+        "rows_per_second": round(rows / seconds) if seconds else None,
+        "cpu_us_per_row": round(cpu / rows * 1e6, 3) if rows else None,
+    }
 
 
-def stage_profile(source: Path, work_dir: Path, *, rows: int = 500_000, today: dt.date | None = None,
-                  parquet: dict[str, Any] | None = None) -> dict[str, Any]:
+def stage_profile(
+    source: Path,
+    work_dir: Path,
+    *,
+    rows: int = 500_000,
+    today: dt.date | None = None,
+    parquet: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """CPU per row of each stage, run one after the other on the first ``rows`` rows of ``source``.
 
     Process CPU time around each stage, nothing else running in between, so work a stage hands
@@ -286,10 +336,10 @@ def stage_profile(source: Path, work_dir: Path, *, rows: int = 500_000, today: d
     engine's stages streaming (outputs dropped); a second keeps the outputs and writes each
     zone to a fresh lake on its own (``write_<zone>``).
     """
-    from .fastpath import KCounter
-    from .governor import Governor
-    from .masking import KAnonymityCounter
-    from .sources import open_source
+    from yiwang.governance.engine.governor import Governor
+    from yiwang.governance.engine.masking import KAnonymityCounter
+    from yiwang.governance.engine.sources import open_source
+
     from .synth import population_rules
 
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -299,7 +349,7 @@ def stage_profile(source: Path, work_dir: Path, *, rows: int = 500_000, today: d
     def stream(timed: bool):
         """Govern the first ``rows`` rows; yields (raw, clean, share, quarantine) per batch."""
         governor = Governor(rules, keys={"population": KEY}, today=today or dt.date.today())
-        counter = KCounter(qi) if governor.fast is not None else KAnonymityCounter(qi)
+        counter = KAnonymityCounter(qi)
         source_ = open_source(source, expected_columns=rules.column_names, unknown_columns=rules.unknown_columns)
         batches = iter(source_.batches())
         done = 0
@@ -313,8 +363,10 @@ def stage_profile(source: Path, work_dir: Path, *, rows: int = 500_000, today: d
                 if batch is None:
                     break
                 result = governor.process(batch, mask=False, clock=clock)
+                clean_rows = result.deferred()
+                assert clean_rows is not None  # Governor.process always keeps the accepted rows
                 started = time.process_time()
-                share = governor.mask(result.deferred())
+                share = governor.mask(clean_rows)
                 middle = time.process_time()
                 counter.add(share.select(qi))
                 if timed:
@@ -353,9 +405,14 @@ def stage_profile(source: Path, work_dir: Path, *, rows: int = 500_000, today: d
     per_row = {k: round(v / done * 1e6, 3) for k, v in cpu.items()}
     engine = sum(v for k, v in per_row.items() if not k.startswith("write_"))
     writes = sum(v for k, v in per_row.items() if k.startswith("write_"))
-    return {"rows": done, "cpu_us_per_row": per_row, "engine_us_per_row": round(engine, 3),
-            "lake_writes_us_per_row": round(writes, 3), "total_us_per_row": round(engine + writes, 3),
-            "rows_per_second_if_2_idle_cores": round(2e6 / (engine + writes)) if engine + writes else None}
+    return {
+        "rows": done,
+        "cpu_us_per_row": per_row,
+        "engine_us_per_row": round(engine, 3),
+        "lake_writes_us_per_row": round(writes, 3),
+        "total_us_per_row": round(engine + writes, 3),
+        "rows_per_second_if_2_idle_cores": round(2e6 / (engine + writes)) if engine + writes else None,
+    }
 
 
 def _check_quarantine(table, manifest, expected_rule: dict[str, str]) -> dict[str, Any]:
@@ -364,11 +421,16 @@ def _check_quarantine(table, manifest, expected_rule: dict[str, str]) -> dict[st
     got = set(lines.tolist())
     failures = table.column("_failures").to_pylist()
     wrong_rule = sum(
-        1 for line, fails in zip(lines.tolist(), failures)
+        1
+        for line, fails in zip(lines.tolist(), failures)
         if line in manifest.bad and expected_rule[manifest.bad[line]] not in {f["rule"] for f in fails}
     )
-    return {"exact": got == injected and len(lines) == len(got), "unexpected": len(got - injected),
-            "missed": len(injected - got), "wrong_rule": wrong_rule}
+    return {
+        "exact": got == injected and len(lines) == len(got),
+        "unexpected": len(got - injected),
+        "missed": len(injected - got),
+        "wrong_rule": wrong_rule,
+    }
 
 
 def _peak_rss_mb() -> float:
@@ -389,10 +451,15 @@ def baseline(source: Path, rows: int, *, today: dt.date) -> dict[str, Any]:
     started, cpu = time.perf_counter(), time.process_time()
     accepted, quarantined = govern_rows(frame, today=today, key=KEY)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    return {"engine": "pandera element-wise + pandas row loop", "rows": len(frame), "seconds": round(seconds, 3),
-            "rows_per_second": round(len(frame) / seconds) if seconds else None,
-            "cpu_us_per_row": round(cpu / len(frame) * 1e6, 3) if len(frame) else None,
-            "accepted": accepted, "quarantined": quarantined}
+    return {
+        "engine": "pandera element-wise + pandas row loop",
+        "rows": len(frame),
+        "seconds": round(seconds, 3),
+        "rows_per_second": round(len(frame) / seconds) if seconds else None,
+        "cpu_us_per_row": round(cpu / len(frame) * 1e6, 3) if len(frame) else None,
+        "accepted": accepted,
+        "quarantined": quarantined,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
