@@ -204,6 +204,9 @@ def test_reporter_who_rates_gets_the_reporter_view_back(client, bearer, db, run_
         assert r.status_code == 200, (step, r.text)
     names = _staff_names(client, bearer, case_id)
     citizen = bearer("citizen")
+    notices = client.get("/api/v1/events/notifications?unread=true", headers=citizen)
+    assert notices.status_code == 200, notices.text  # the reporter reads "your report is closed"
+    assert any(str(case_id) == str(n.get("case_id")) for n in notices.json()), notices.json()
     r = client.post(f"/api/v1/events/cases/{case_id}/rate", json={"rating": 4, "comment": "修得挺快"}, headers=citizen)
     assert r.status_code == 200, r.text
     body = r.json()

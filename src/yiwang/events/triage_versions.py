@@ -32,7 +32,7 @@ from yiwang.events.triage import TextClassifier, corpus, load_taxonomy, store
 from yiwang.events.triage.classifier import TRAIN_PER_CATEGORY
 from yiwang.events.triage.taxonomy import DATA_DIR
 
-log = structlog.get_logger("yiwang.events.model")
+log = structlog.get_logger("yiwang.events.triage_versions")
 CORRECTION_WEIGHT = 5
 HANDWRITTEN_CSV = DATA_DIR / "event_handwritten_eval.csv"
 RECHECK_SECONDS = 30

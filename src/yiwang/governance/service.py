@@ -505,7 +505,7 @@ def ingest_file(
     """Load a file (or a database URL) into ``name``'s zones now, in this thread; returns ``LoadPublic``.
 
     The file's SM3 is computed while the engine reads it (``digest_in_background``), not in a pass
-    of its own before the load (~1.5 s for 300 MB here); it is recorded with the outcome."""
+    of its own before the load (README's command-line figures); it is recorded with the outcome."""
     text = str(path)
     is_db = "://" in text
     if not is_db and not Path(text).is_file():

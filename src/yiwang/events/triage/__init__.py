@@ -1,6 +1,6 @@
 """Case triage for the event center: taxonomy, text classifier, location hints, model files.
 
-Pure building blocks (no database, no web); ``yiwang.events.model`` and
+Pure building blocks (no database, no web); ``yiwang.events.triage_versions`` and
 ``yiwang.events.pipeline`` put them into service.
 """
 

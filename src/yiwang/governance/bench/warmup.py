@@ -1,8 +1,8 @@
 """Load (or, on a machine without numba's cache, compile) every engine kernel ahead of a load.
 
-Compiling them all takes ~20-70 s once per machine (the cache then lives in ``__pycache__`` beside
-``yiwang.governance.engine.kernels``); loading them from the cache ~0.7 s per process. The
-benchmark calls ``warm_up()`` before its timed load and reports the cost apart.
+They compile once per machine (the cache then lives in ``__pycache__`` beside
+``yiwang.governance.engine.kernels``) and load from the cache in every process. The benchmark
+calls ``warm_up()`` before its timed load and reports the cost apart.
 """
 
 from __future__ import annotations
