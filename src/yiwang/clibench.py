@@ -66,15 +66,15 @@ def run(rows: int | None = None, *, keep_files: bool = False) -> dict[str, Any]:
             generated = pool.apply(_generate, (str(work / "population.csv"), rows))
         setup_seconds = time.perf_counter() - started
 
-        help_run = _timed_runs(["--help"], env, expect="ingest")
-        small_run = _timed_runs(["db", "current"], env)
+        help_run = _timed_runs([*YIWANG, "--help"], env, expect="ingest")
+        small_run = _timed_runs([*YIWANG, "db", "current"], env)
 
-        floor = _library_floor(env)
+        floor = _timed_runs(FLOOR, env)
         os.sync()
         with ctx.Pool(1, maxtasksperchild=1) as pool:
             inproc = pool.apply(_in_process, (env, generated["path"], str(work / "inproc")))
         os.sync()
-        cli = _timed(["ingest", RESOURCE, generated["path"], "--mode", "replace", "--json"], env, timeout=3600)
+        cli = _timed([*YIWANG, "ingest", RESOURCE, generated["path"], "--mode", "replace", "--json"], env, timeout=3600)
         summary = json.loads(cli.pop("stdout"))
         if summary.get("rows_read") != rows:
             raise RuntimeError(f"yiwang ingest read {summary.get('rows_read')} rows, not {rows}: {summary}")
@@ -124,45 +124,32 @@ def run(rows: int | None = None, *, keep_files: bool = False) -> dict[str, Any]:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def _timed(args: list[str], env: dict[str, str], *, timeout: float = 120) -> dict[str, Any]:
-    """One ``yiwang ARGS`` process: wall seconds, CPU seconds (user + system), stdout."""
+def _timed(argv: list[str], env: dict[str, str], *, timeout: float = 120) -> dict[str, Any]:
+    """One process: wall seconds, CPU seconds (user + system), stdout."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "yiwang.cli", *args], env=env, capture_output=True, text=True, timeout=timeout
-    )
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
     seconds = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
-        raise RuntimeError(f"yiwang {' '.join(args)} exited {proc.returncode}: {proc.stderr[-2000:]}")
+        raise RuntimeError(f"{' '.join(argv[2:])} exited {proc.returncode}: {proc.stderr[-2000:]}")
     cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     return {"seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3), "stdout": proc.stdout}
 
 
-FLOOR_IMPORTS = "import polars, pyarrow.dataset, pyiceberg.table, pyiceberg.io.pyarrow, numba, sqlalchemy.orm"
+YIWANG = [sys.executable, "-m", "yiwang.cli"]
+# a bare interpreter importing what every load needs: an overhead no command can avoid
+FLOOR = [
+    sys.executable,
+    "-c",
+    "import polars, pyarrow.dataset, pyiceberg.table, pyiceberg.io.pyarrow, numba, sqlalchemy.orm",
+]
 
 
-def _library_floor(env: dict[str, str]) -> dict[str, Any]:
-    """Median wall and CPU seconds of a bare interpreter importing what every load needs."""
-    runs = []
-    for _ in range(REPEATS):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", FLOOR_IMPORTS], env=env, check=True, timeout=120)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        runs.append(
-            (time.perf_counter() - started, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-        )
-    return {
-        "median_seconds": round(statistics.median(r[0] for r in runs), 3),
-        "median_cpu_seconds": round(statistics.median(r[1] for r in runs), 3),
-    }
-
-
-def _timed_runs(args: list[str], env: dict[str, str], *, expect: str | None = None) -> dict[str, Any]:
-    runs = [_timed(args, env) for _ in range(REPEATS)]
+def _timed_runs(argv: list[str], env: dict[str, str], *, expect: str | None = None) -> dict[str, Any]:
+    runs = [_timed(argv, env) for _ in range(REPEATS)]
     if expect is not None and expect not in runs[0]["stdout"]:
-        raise RuntimeError(f"yiwang {' '.join(args)} did not print {expect!r}")
+        raise RuntimeError(f"{' '.join(argv[2:])} did not print {expect!r}")
     walls = [r["seconds"] for r in runs]
     return {
         "median_seconds": round(statistics.median(walls), 3),

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yiwang.catalog.models import CatalogChange, CatalogEntry, CatalogLoad, CatalogRules
+from yiwang.catalog.queries import load_public
 from yiwang.catalog.roles import FACTS
 from yiwang.catalog.schemas import LoadFactPublic, MountPublic
 from yiwang.catalog.service import dumps, get_entry
@@ -155,14 +156,4 @@ def record_load_summary(
         detail=facts,
     )
     db.commit(session)
-    return LoadFactPublic(
-        loaded_at=row.loaded_at,
-        recorded_by=row.recorded_by,
-        rules_version=row.rules_version,
-        rules_applied=row.rules_applied,
-        masking_applied=row.masking_applied,
-        rows_read=row.rows_read,
-        rows_accepted=row.rows_accepted,
-        rows_quarantined=row.rows_quarantined,
-        detail=detail or {},
-    )
+    return load_public(row)

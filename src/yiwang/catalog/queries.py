@@ -255,11 +255,11 @@ def get_resource(
         updated_at=entry.updated_at,
         updated_by=entry.updated_by,
         mount=MountPublic(mounted=entry.mounted, tables=json.loads(entry.mount_tables), mounted_at=entry.mounted_at),
-        latest_load=_load_public(latest) if latest else None,
+        latest_load=load_public(latest) if latest else None,
     )
 
 
-def _load_public(row: CatalogLoad) -> LoadFactPublic:
+def load_public(row: CatalogLoad) -> LoadFactPublic:
     return LoadFactPublic(
         loaded_at=row.loaded_at,
         recorded_by=row.recorded_by,
